@@ -1,0 +1,3 @@
+//! # floe for dask users
+//!
+//! (filled in below)

@@ -1,0 +1,358 @@
+//! The tiled interpreter of fused `Program`s. A block is evaluated a tile of
+//! `TILE` elements at a time: each instruction loops over one tile, so every
+//! input is read once, intermediates stay in cache, and only the output is
+//! written. Broadcast inputs are read through their strides, never
+//! materialized.
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::chunk::{Buf, BufElem, Chunk};
+use super::scalar_ops::{Arith, FloatFns};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::expr::{BinaryOp, Instr, Program, UnaryOp};
+
+/// Elements per tile: registers of a few KiB stay in L1/L2.
+pub const TILE: usize = 1024;
+
+/// An input broadcast to the block: base pointer and strides in elements.
+struct RawInput {
+    ptr: *const u8,
+    strides: Vec<isize>,
+    contiguous: bool,
+    dtype: DType,
+}
+
+fn raw_input(c: &Chunk, shape: &[usize]) -> Result<RawInput> {
+    crate::with_chunk!(c, a, T => {
+        let v = a.broadcast(IxDyn(shape)).ok_or_else(|| {
+            Error::Execution(format!("internal: block of shape {:?} does not broadcast to {shape:?}", a.shape()))
+        })?;
+        let contiguous = v.is_standard_layout() && v.len() == a.len();
+        Ok(RawInput {
+            ptr: v.as_ptr() as *const u8,
+            strides: v.strides().to_vec(),
+            contiguous,
+            dtype: <T as Element>::DTYPE,
+        })
+    })
+}
+
+/// Copy elements `start..start + out.len()` (row-major over `shape`) of a
+/// strided view into `out`.
+///
+/// # Safety
+/// `ptr`/`strides` must describe a live view of `shape`, and the range must be inside it.
+unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], contiguous: bool, start: usize, out: &mut [T], idx: &mut Vec<usize>) {
+    let len = out.len();
+    if contiguous {
+        std::ptr::copy_nonoverlapping(ptr.add(start), out.as_mut_ptr(), len);
+        return;
+    }
+    let nd = shape.len();
+    if nd == 0 {
+        if len > 0 {
+            out[0] = *ptr;
+        }
+        return;
+    }
+    idx.clear();
+    idx.resize(nd, 0);
+    let mut rem = start;
+    for k in (0..nd).rev() {
+        idx[k] = rem % shape[k];
+        rem /= shape[k];
+    }
+    let last = nd - 1;
+    let (s_last, l_last) = (strides[last], shape[last]);
+    let mut o = 0;
+    while o < len {
+        let mut off: isize = 0;
+        for k in 0..nd {
+            off += idx[k] as isize * strides[k];
+        }
+        let seg = (len - o).min(l_last - idx[last]);
+        let p = ptr.offset(off);
+        let dst = &mut out[o..o + seg];
+        if s_last == 1 {
+            std::ptr::copy_nonoverlapping(p, dst.as_mut_ptr(), seg);
+        } else if s_last == 0 {
+            dst.fill(*p);
+        } else {
+            for (j, d) in dst.iter_mut().enumerate() {
+                *d = *p.offset(j as isize * s_last);
+            }
+        }
+        o += seg;
+        idx[last] += seg;
+        let mut k = last;
+        while k > 0 && idx[k] >= shape[k] {
+            idx[k] = 0;
+            k -= 1;
+            idx[k] += 1;
+        }
+    }
+}
+
+fn internal(what: &str) -> Error {
+    Error::Execution(format!("internal: {what} in a program"))
+}
+
+#[inline(always)]
+fn zip2<A: Copy, B>(a: &[A], o: &mut [B], f: impl Fn(A) -> B) {
+    let n = o.len();
+    let a = &a[..n];
+    for i in 0..n {
+        o[i] = f(a[i]);
+    }
+}
+
+#[inline(always)]
+fn zip3<A: Copy, B: Copy, C>(a: &[A], b: &[B], o: &mut [C], f: impl Fn(A, B) -> C) {
+    let n = o.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    for i in 0..n {
+        o[i] = f(a[i], b[i]);
+    }
+}
+
+fn arith_unary<T: Arith>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
+    match op {
+        UnaryOp::Neg => zip2(a, o, T::neg),
+        UnaryOp::Abs => zip2(a, o, T::abs),
+        _ => return Err(internal("float op on an integer")),
+    }
+    Ok(())
+}
+
+fn float_unary<T: FloatFns>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
+    match op {
+        UnaryOp::Neg => zip2(a, o, T::neg),
+        UnaryOp::Abs => zip2(a, o, T::abs),
+        UnaryOp::Sqrt => zip2(a, o, T::sqrt),
+        UnaryOp::Exp => zip2(a, o, T::exp),
+        UnaryOp::Ln => zip2(a, o, T::ln),
+        UnaryOp::Log10 => zip2(a, o, T::log10),
+        UnaryOp::Sin => zip2(a, o, T::sin),
+        UnaryOp::Cos => zip2(a, o, T::cos),
+        UnaryOp::Tan => zip2(a, o, T::tan),
+        UnaryOp::Tanh => zip2(a, o, T::tanh),
+        UnaryOp::Floor => zip2(a, o, T::floor),
+        UnaryOp::Ceil => zip2(a, o, T::ceil),
+        UnaryOp::Round => zip2(a, o, T::round),
+        UnaryOp::PowI(n) => zip2(a, o, |x| T::powi(x, n)),
+        _ => return Err(internal("predicate used as arithmetic")),
+    }
+    Ok(())
+}
+
+fn arith_binary<T: Arith>(op: BinaryOp, a: &[T], b: &[T], o: &mut [T]) -> Result<()> {
+    match op {
+        BinaryOp::Add => zip3(a, b, o, T::add),
+        BinaryOp::Sub => zip3(a, b, o, T::sub),
+        BinaryOp::Mul => zip3(a, b, o, T::mul),
+        BinaryOp::Div => zip3(a, b, o, T::div),
+        BinaryOp::Pow => zip3(a, b, o, T::pow),
+        BinaryOp::Max => zip3(a, b, o, T::maxn),
+        BinaryOp::Min => zip3(a, b, o, T::minn),
+        _ => return Err(internal("logical op on numbers")),
+    }
+    Ok(())
+}
+
+fn compare<T: PartialOrd + Copy>(op: BinaryOp, a: &[T], b: &[T], o: &mut [bool]) -> Result<()> {
+    match op {
+        BinaryOp::Gt => zip3(a, b, o, |x, y| x > y),
+        BinaryOp::Ge => zip3(a, b, o, |x, y| x >= y),
+        BinaryOp::Lt => zip3(a, b, o, |x, y| x < y),
+        BinaryOp::Le => zip3(a, b, o, |x, y| x <= y),
+        BinaryOp::Eq => zip3(a, b, o, |x, y| x == y),
+        BinaryOp::Ne => zip3(a, b, o, |x, y| x != y),
+        _ => return Err(internal("comparison")),
+    }
+    Ok(())
+}
+
+fn logical(op: BinaryOp, a: &[bool], b: &[bool], o: &mut [bool]) -> Result<()> {
+    match op {
+        BinaryOp::And | BinaryOp::Mul | BinaryOp::Min => zip3(a, b, o, |x, y| x & y),
+        BinaryOp::Or | BinaryOp::Add | BinaryOp::Max => zip3(a, b, o, |x, y| x | y),
+        BinaryOp::Sub => zip3(a, b, o, |x, y| x ^ y),
+        _ => return Err(internal("arithmetic on bool")),
+    }
+    Ok(())
+}
+
+fn cast_slice<A: Element, B: Element>(a: &[A], o: &mut [B]) {
+    zip2(a, o, |x| x.cast::<B>())
+}
+
+/// Run instruction `r` over the first `len` elements of the registers.
+fn step(prog: &Program, r: usize, regs: &mut [Buf], len: usize) -> Result<()> {
+    let (prev, cur) = regs.split_at_mut(r);
+    let cur = &mut cur[0];
+    let ins = &prog.instrs()[r];
+    match ins {
+        Instr::Input(_) | Instr::Const(_) => {}
+        Instr::Unary(op, a) => {
+            let a = &prev[*a as usize];
+            let d = prog.reg_dtype(r as u32);
+            match op {
+                UnaryOp::IsNan | UnaryOp::IsFinite => {
+                    let o = &mut bool::buf_mut(cur)?[..len];
+                    let ad = prog.reg_dtype(match ins { Instr::Unary(_, a) => *a, _ => 0 });
+                    crate::dispatch_float!(ad, T => {
+                        let x = &T::buf(a)?[..len];
+                        if *op == UnaryOp::IsNan { zip2(x, o, |v| v.is_nan()) } else { zip2(x, o, |v| v.is_finite()) }
+                    }, _ => o.fill(*op == UnaryOp::IsFinite))
+                }
+                UnaryOp::Not => {
+                    let x = &bool::buf(a)?[..len];
+                    zip2(x, &mut bool::buf_mut(cur)?[..len], |v| !v)
+                }
+                _ => crate::dispatch_float!(d, T => float_unary::<T>(*op, &T::buf(a)?[..len], &mut T::buf_mut(cur)?[..len])?,
+                    _ => crate::dispatch_numeric!(d, T => arith_unary::<T>(*op, &T::buf(a)?[..len], &mut T::buf_mut(cur)?[..len])?,
+                        _ => return Err(internal("arithmetic on bool")))),
+            }
+        }
+        Instr::Binary(op, a, b) => {
+            let d = prog.reg_dtype(*a);
+            let (a, b) = (&prev[*a as usize], &prev[*b as usize]);
+            if op.is_comparison() {
+                let o = &mut bool::buf_mut(cur)?[..len];
+                crate::dispatch_dtype!(d, T => compare::<T>(*op, &T::buf(a)?[..len], &T::buf(b)?[..len], o)?)
+            } else if d == DType::Bool {
+                logical(*op, &bool::buf(a)?[..len], &bool::buf(b)?[..len], &mut bool::buf_mut(cur)?[..len])?
+            } else {
+                crate::dispatch_numeric!(d, T => arith_binary::<T>(*op, &T::buf(a)?[..len], &T::buf(b)?[..len], &mut T::buf_mut(cur)?[..len])?,
+                    _ => return Err(internal("arithmetic on bool")))
+            }
+        }
+        Instr::Cast(to, a) => {
+            let from = prog.reg_dtype(*a);
+            let a = &prev[*a as usize];
+            crate::dispatch_dtype!(from, A => crate::dispatch_dtype!(*to, B => cast_slice::<A, B>(&A::buf(a)?[..len], &mut B::buf_mut(cur)?[..len])))
+        }
+        Instr::Where(c, a, b) => {
+            let d = prog.reg_dtype(*a);
+            let c = &bool::buf(&prev[*c as usize])?[..len];
+            let (a, b) = (&prev[*a as usize], &prev[*b as usize]);
+            crate::dispatch_dtype!(d, T => {
+                let (x, y) = (&T::buf(a)?[..len], &T::buf(b)?[..len]);
+                let o = &mut T::buf_mut(cur)?[..len];
+                for i in 0..len {
+                    o[i] = if c[i] { x[i] } else { y[i] };
+                }
+            })
+        }
+    }
+    Ok(())
+}
+
+/// Evaluate `prog` over a block of `shape`, calling `sink` with each tile of
+/// the output register (`len` valid elements), in row-major order.
+pub fn eval_tiles(prog: &Program, inputs: &[&Chunk], shape: &[usize], mut sink: impl FnMut(&Buf, usize) -> Result<()>) -> Result<()> {
+    if inputs.len() != prog.n_inputs() {
+        return Err(internal("input count"));
+    }
+    let n: usize = shape.iter().product();
+    let raws: Vec<RawInput> = inputs.iter().map(|c| raw_input(c, shape)).collect::<Result<_>>()?;
+    for (r, d) in raws.iter().zip(prog.input_dtypes()) {
+        if r.dtype != *d {
+            return Err(Error::Execution(format!("internal: program input is {} but the block is {}", d, r.dtype)));
+        }
+    }
+    let tile = TILE.min(n.max(1));
+    let mut regs: Vec<Buf> = (0..prog.instrs().len()).map(|r| Buf::new(prog.reg_dtype(r as u32), tile)).collect();
+    for (r, ins) in prog.instrs().iter().enumerate() {
+        if let Instr::Const(s) = ins {
+            crate::dispatch_dtype!(s.dtype(), T => T::buf_mut(&mut regs[r])?.fill(T::from_prim(s.prim())));
+        }
+    }
+    let mut idx = Vec::new();
+    let out = prog.output() as usize;
+    let mut start = 0;
+    while start < n {
+        let len = tile.min(n - start);
+        for r in 0..regs.len() {
+            match &prog.instrs()[r] {
+                Instr::Input(i) => {
+                    let raw = &raws[*i];
+                    crate::dispatch_dtype!(raw.dtype, T => {
+                        let dst = &mut T::buf_mut(&mut regs[r])?[..len];
+                        // SAFETY: the view was made from a live chunk broadcast to `shape`; start+len <= n.
+                        unsafe { gather(raw.ptr as *const T, &raw.strides, shape, raw.contiguous, start, dst, &mut idx) }
+                    })
+                }
+                Instr::Const(_) => {}
+                _ => step(prog, r, &mut regs, len)?,
+            }
+        }
+        sink(&regs[out], len)?;
+        start += len;
+    }
+    Ok(())
+}
+
+/// Evaluate `prog` over a block of `shape` into a new chunk.
+pub fn eval(prog: &Program, inputs: &[&Chunk], shape: &[usize]) -> Result<Chunk> {
+    if prog.is_identity() {
+        return Ok(inputs[0].clone());
+    }
+    let n: usize = shape.iter().product();
+    let d = prog.output_dtype();
+    crate::dispatch_dtype!(d, T => {
+        let mut v: Vec<T> = Vec::with_capacity(n);
+        eval_tiles(prog, inputs, shape, |b, len| {
+            v.extend_from_slice(&T::buf(b)?[..len]);
+            Ok(())
+        })?;
+        let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::Execution(e.to_string()))?;
+        Ok(<T as crate::exec::cpu::chunk::HostElement>::wrap(a))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::Scalar;
+    use ndarray::array;
+
+    #[test]
+    fn broadcast_inputs_are_read_through_strides() {
+        // (3,1) + (4,) -> (3,4), with a non-contiguous (transposed) input too
+        let a = Chunk::F64(array![[1.0], [2.0], [3.0]].into_dyn());
+        let b = Chunk::F64(array![10.0, 20.0, 30.0, 40.0].into_dyn());
+        let mut p = Program::with_inputs(vec![DType::F64, DType::F64]);
+        let (x, y) = (p.input(0), p.input(1));
+        let s = p.binary(BinaryOp::Add, x, y);
+        let p = p.finish(s);
+        let out = eval(&p, &[&a, &b], &[3, 4]).unwrap();
+        let Chunk::F64(o) = out else { panic!() };
+        assert_eq!(o, array![[11., 21., 31., 41.], [12., 22., 32., 42.], [13., 23., 33., 43.]].into_dyn());
+
+        let t = Chunk::F64(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]].reversed_axes().into_dyn());
+        let mut p = Program::with_inputs(vec![DType::F64]);
+        let x = p.input(0);
+        let c = p.constant(Scalar::F64(2.0));
+        let m = p.binary(BinaryOp::Mul, x, c);
+        let p = p.finish(m);
+        let Chunk::F64(o) = eval(&p, &[&t], &[3, 2]).unwrap() else { panic!() };
+        assert_eq!(o, array![[2., 8.], [4., 10.], [6., 12.]].into_dyn());
+    }
+
+    #[test]
+    fn long_blocks_cross_tiles_and_cast() {
+        let n = TILE * 3 + 17;
+        let a = Chunk::I32(ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] as i32 - 5));
+        let mut p = Program::with_inputs(vec![DType::I32]);
+        let x = p.input(0);
+        let f = p.cast(DType::F64, x);
+        let ab = p.unary(UnaryOp::Abs, f);
+        let p = p.finish(ab);
+        let Chunk::F64(o) = eval(&p, &[&a], &[n]).unwrap() else { panic!() };
+        for (i, v) in o.iter().enumerate() {
+            assert_eq!(*v, (i as f64 - 5.0).abs());
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Running one task: the block computation of each layer kind.
+
+use std::sync::Arc;
+
+use ndarray::{ArrayD, Axis, IxDyn};
+
+use super::chunk::{typed, Chunk, HostElement};
+use super::interp;
+use super::reduce::{self, Partial};
+use super::scalar_ops::Arith;
+use super::source::source_block;
+use crate::dtype::{Element, Prim};
+use crate::error::{Error, Result};
+use crate::expr::ScanKind;
+use crate::task::{LayerId, LayerKind, TaskGraph, TaskId};
+
+/// What a task produces.
+#[derive(Debug)]
+pub enum Value {
+    Block(Chunk),
+    Partial(Partial),
+}
+
+impl Value {
+    pub fn nbytes(&self) -> u64 {
+        match self {
+            Value::Block(c) => c.nbytes(),
+            Value::Partial(p) => p.iter().map(|c| c.nbytes()).sum(),
+        }
+    }
+    pub fn block(&self) -> Result<&Chunk> {
+        match self {
+            Value::Block(c) => Ok(c),
+            Value::Partial(_) => Err(Error::Execution("internal: expected a block, got a partial".into())),
+        }
+    }
+    fn partial(&self) -> Result<&Partial> {
+        match self {
+            Value::Partial(p) => Ok(p),
+            Value::Block(_) => Err(Error::Execution("internal: expected a partial, got a block".into())),
+        }
+    }
+}
+
+/// The result of a task that only passes an input on (no copy).
+pub enum Output {
+    New(Value),
+    Same(Arc<Value>),
+}
+
+/// Compute task (`layer`, `block`) from its inputs (in `TaskGraph::deps` order).
+pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inputs: &[Arc<Value>]) -> Result<Output> {
+    let l = &g.layers[layer];
+    let new = |c: Chunk| Ok(Output::New(Value::Block(c)));
+    match &l.kind {
+        LayerKind::Source { source, shape } => {
+            let chunks = l.chunks.as_ref().expect("source layers have chunks");
+            new(source_block(source, shape, chunks, block, l.dtype)?)
+        }
+        LayerKind::Map { program, .. } => {
+            let chunks = l.chunks.as_ref().expect("map layers have chunks");
+            let ins: Vec<&Chunk> = inputs.iter().map(|v| v.block()).collect::<Result<_>>()?;
+            new(interp::eval(program, &ins, &chunks.block_shape(block))?)
+        }
+        LayerKind::ReducePartial { program, spec, in_chunks, .. } => {
+            let ins: Vec<&Chunk> = inputs.iter().map(|v| v.block()).collect::<Result<_>>()?;
+            let shape = in_chunks.block_shape(block);
+            let data = interp::eval(program, &ins, &shape)?;
+            let off = spec.axes.first().map(|&a| in_chunks.offset(a, block[a])).unwrap_or(0);
+            Ok(Output::New(Value::Partial(reduce::partial(spec, &data, off)?)))
+        }
+        LayerKind::ReduceCombine { spec, finalize, in_dtype, .. } => {
+            let parts: Vec<&Partial> = inputs.iter().map(|v| v.partial()).collect::<Result<_>>()?;
+            let merged = reduce::combine(spec, *in_dtype, &parts)?;
+            if *finalize {
+                new(reduce::finalize(spec, *in_dtype, &merged)?)
+            } else {
+                Ok(Output::New(Value::Partial(merged)))
+            }
+        }
+        LayerKind::ScanLocal { kind, axis, .. } => new(scan_local(*kind, *axis, inputs[0].block()?)?),
+        LayerKind::ScanCarry { kind, axis, .. } => {
+            if inputs.is_empty() {
+                let chunks = l.chunks.as_ref().expect("carry layers have chunks");
+                let one = match kind {
+                    ScanKind::CumSum => Prim::I(0),
+                    ScanKind::CumProd => Prim::I(1),
+                };
+                let d = l.dtype;
+                let v = crate::dispatch_dtype!(d, T => T::from_prim(one).to_scalar());
+                return new(Chunk::full(&chunks.block_shape(block), v));
+            }
+            new(scan_carry(*kind, *axis, inputs[0].block()?, inputs[1].block()?)?)
+        }
+        LayerKind::ScanApply { kind, .. } => new(scan_apply(*kind, inputs[0].block()?, inputs[1].block()?)?),
+        LayerKind::Rechunk { in_chunks, .. } => {
+            let out_chunks = l.chunks.as_ref().expect("rechunk layers have chunks");
+            let shape = out_chunks.block_shape(block);
+            let start: Vec<usize> = (0..block.len()).map(|k| out_chunks.offset(k, block[k])).collect();
+            let mut bidx = Vec::new();
+            // a block that is exactly one input block is passed on
+            if inputs.len() == 1 {
+                g.locate(deps[0], &mut bidx);
+                if in_chunks.block_shape(&bidx) == shape
+                    && (0..bidx.len()).all(|k| in_chunks.offset(k, bidx[k]) == start[k])
+                {
+                    return Ok(Output::Same(inputs[0].clone()));
+                }
+            }
+            let mut out = Chunk::zeros(l.dtype, &shape);
+            for (v, &t) in inputs.iter().zip(deps.iter()) {
+                g.locate(t, &mut bidx);
+                let src_start: Vec<usize> = (0..bidx.len()).map(|k| in_chunks.offset(k, bidx[k])).collect();
+                out.copy_overlap(&start, v.block()?, &src_start)?;
+            }
+            new(out)
+        }
+        LayerKind::Concat { .. } => Ok(Output::Same(inputs[0].clone())),
+        LayerKind::ExpandDims { axis, .. } => new(inputs[0].block()?.clone().insert_axis(*axis)),
+    }
+}
+
+fn scan_local(kind: ScanKind, axis: usize, c: &Chunk) -> Result<Chunk> {
+    let sd = c.dtype().sum_dtype();
+    crate::dispatch_dtype!(c.dtype(), T => crate::dispatch_numeric!(sd, S => {
+        let mut a: ArrayD<S> = typed::<T>(c)?.mapv(|x| x.cast::<S>());
+        match kind {
+            ScanKind::CumSum => a.accumulate_axis_inplace(Axis(axis), |&p, c| *c = S::add(*c, p)),
+            ScanKind::CumProd => a.accumulate_axis_inplace(Axis(axis), |&p, c| *c = S::mul(*c, p)),
+        }
+        Ok(S::wrap(a))
+    }, _ => Err(Error::Execution("internal: bool scan type".into()))))
+}
+
+/// carry(k) = carry(k-1) ⊕ last slice of local(k-1) along `axis` (unchanged if that block is empty).
+fn scan_carry(kind: ScanKind, axis: usize, prev_carry: &Chunk, prev_local: &Chunk) -> Result<Chunk> {
+    crate::dispatch_numeric!(prev_carry.dtype(), S => {
+        let carry = typed::<S>(prev_carry)?;
+        let local = typed::<S>(prev_local)?;
+        let n = local.shape()[axis];
+        if n == 0 {
+            return Ok(prev_carry.clone());
+        }
+        let last = local.index_axis(Axis(axis), n - 1).insert_axis(Axis(axis));
+        let mut out = carry.clone();
+        out.zip_mut_with(&last, |c, &l| *c = match kind { ScanKind::CumSum => S::add(*c, l), ScanKind::CumProd => S::mul(*c, l) });
+        Ok(S::wrap(out))
+    }, _ => Err(Error::Execution("internal: bool scan type".into())))
+}
+
+fn scan_apply(kind: ScanKind, local: &Chunk, carry: &Chunk) -> Result<Chunk> {
+    crate::dispatch_numeric!(local.dtype(), S => {
+        let mut out = typed::<S>(local)?.clone();
+        let c = typed::<S>(carry)?;
+        if out.is_empty() {
+            return Ok(S::wrap(out));
+        }
+        let c = c.broadcast(IxDyn(out.shape())).ok_or_else(|| Error::Execution("internal: carry shape".into()))?;
+        out.zip_mut_with(&c, |o, &c| *o = match kind { ScanKind::CumSum => S::add(*o, c), ScanKind::CumProd => S::mul(*o, c) });
+        Ok(S::wrap(out))
+    }, _ => Err(Error::Execution("internal: bool scan type".into())))
+}

@@ -1,0 +1,101 @@
+//! Producing source blocks: in-memory arrays, constants, ranges, identity
+//! matrices and counter-based random numbers.
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::chunk::{Chunk, HostElement};
+use crate::chunks::Chunks;
+use crate::dtype::{Element, Prim, Scalar};
+use crate::error::{Error, Result};
+use crate::expr::{Distribution, Source};
+use crate::rng;
+
+/// The block at `block` of a source with the given full shape and chunks.
+pub fn source_block(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usize], dtype: crate::DType) -> Result<Chunk> {
+    let bshape = chunks.block_shape(block);
+    let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
+    match src {
+        Source::Data(d) => {
+            let c = d
+                .downcast_ref::<Chunk>()
+                .ok_or_else(|| Error::Execution("internal: in-memory source of an unknown kind".into()))?;
+            Ok(c.region(&start, &bshape))
+        }
+        Source::Full(v) => Ok(Chunk::full(&bshape, *v)),
+        Source::Arange { start: s0, step } => crate::dispatch_dtype!(dtype, T => {
+            let n = bshape[0];
+            let off = start[0];
+            let v: Vec<T> = (0..n).map(|i| arange_value::<T>(*s0, *step, (off + i) as u64)).collect();
+            Ok(T::wrap(ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(internal)?))
+        }),
+        Source::Linspace { start: a, stop, num } => {
+            let step = if *num > 1 { (stop - a) / (*num - 1) as f64 } else { 0.0 };
+            let v: Vec<f64> = (0..bshape[0])
+                .map(|i| {
+                    let g = start[0] + i;
+                    if g + 1 == *num && *num > 1 { *stop } else { a + g as f64 * step }
+                })
+                .collect();
+            Ok(Chunk::F64(ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(internal)?))
+        }
+        Source::Eye => crate::dispatch_dtype!(dtype, T => {
+            let one = T::from_prim(Prim::I(1));
+            let a = ArrayD::from_shape_fn(IxDyn(&bshape), |i| if i[0] + start[0] == i[1] + start[1] { one } else { T::default() });
+            Ok(T::wrap(a))
+        }),
+        Source::Random { dist, a, b, seed } => {
+            let n: usize = bshape.iter().product();
+            let mut v = vec![0.0f64; n];
+            // walk the block row by row; each row is a contiguous run of flat indices
+            let nd = shape.len();
+            let row = if nd == 0 { 1 } else { bshape[nd - 1] };
+            let mut strides = vec![1u64; nd];
+            for k in (0..nd.saturating_sub(1)).rev() {
+                strides[k] = strides[k + 1] * shape[k + 1] as u64;
+            }
+            if n > 0 {
+                let mut idx = vec![0usize; nd];
+                for (r, out) in v.chunks_mut(row.max(1)).enumerate() {
+                    // multi-index of the row start within the block
+                    let mut rem = r;
+                    for k in (0..nd.saturating_sub(1)).rev() {
+                        idx[k] = rem % bshape[k];
+                        rem /= bshape[k];
+                    }
+                    let flat: u64 = (0..nd).map(|k| (start[k] + if k + 1 == nd { 0 } else { idx[k] }) as u64 * strides[k]).sum();
+                    match dist {
+                        Distribution::Uniform => {
+                            rng::fill_uniform01(*seed, flat, out);
+                            let (lo, w) = (*a, *b - *a);
+                            for x in out.iter_mut() {
+                                *x = lo + w * *x;
+                            }
+                        }
+                        Distribution::Normal => {
+                            for (j, x) in out.iter_mut().enumerate() {
+                                *x = a + b * rng::standard_normal(*seed, flat + j as u64);
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(Chunk::F64(ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(internal)?))
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Execution(format!("internal: {e}"))
+}
+
+fn arange_value<T: Element>(start: Scalar, step: Scalar, i: u64) -> T {
+    match (start.prim(), step.prim()) {
+        (Prim::F(s), Prim::F(d)) => T::from_prim(Prim::F(s + i as f64 * d)),
+        (Prim::U(s), Prim::U(d)) => T::from_prim(Prim::U(s.wrapping_add(i.wrapping_mul(d)))),
+        (p, q) => {
+            let si = match p { Prim::I(v) => v, Prim::U(v) => v as i64, Prim::B(b) => b as i64, Prim::F(v) => v as i64 };
+            let di = match q { Prim::I(v) => v, Prim::U(v) => v as i64, Prim::B(b) => b as i64, Prim::F(v) => v as i64 };
+            T::from_prim(Prim::I(si.wrapping_add((i as i64).wrapping_mul(di))))
+        }
+    }
+}

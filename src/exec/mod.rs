@@ -1,0 +1,116 @@
+//! Executors: configuration as a value (`Executor::cpu().threads(2)...`) and
+//! the path from arrays to results: optimize → lower → order → run.
+
+pub mod cpu;
+
+use crate::error::{Error, Result};
+use crate::expr::{ExprGraph, NodeRef};
+use crate::lower::{lower, LowerOptions};
+use crate::opt::Pipeline;
+use crate::task::order::schedule;
+use crate::task::TaskGraph;
+
+/// What a run did: task counts, peak memory held in chunks, time.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Tasks run.
+    pub tasks: usize,
+    /// Tasks run per task-graph layer (see `layer_names`).
+    pub tasks_by_layer: Vec<usize>,
+    pub layer_names: Vec<String>,
+    /// Most chunks held at once (intermediates waiting for readers).
+    pub peak_live_chunks: usize,
+    /// Most bytes held at once in intermediate chunks.
+    pub peak_bytes: u64,
+    pub seconds: f64,
+}
+
+impl Stats {
+    /// Tasks run in layers whose name starts with `prefix` (e.g. "random-uniform", "sum-partial").
+    pub fn tasks_named(&self, prefix: &str) -> usize {
+        self.layer_names.iter().zip(&self.tasks_by_layer).filter(|(n, _)| n.starts_with(prefix)).map(|(_, c)| c).sum()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Cpu,
+}
+
+/// Where and how arrays are computed. Build with [`Executor::cpu`] and the
+/// builder methods; an `Executor` is a plain value, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Executor {
+    backend: Backend,
+    threads: usize,
+    memory_limit: Option<u64>,
+    progress: bool,
+    split_every: usize,
+}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Executor::cpu()
+    }
+}
+
+impl Executor {
+    /// The CPU executor on all cores, no memory limit, no progress bar.
+    pub fn cpu() -> Executor {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Executor { backend: Backend::Cpu, threads, memory_limit: None, progress: false, split_every: 8 }
+    }
+    /// Worker threads (at least 1).
+    pub fn threads(mut self, n: usize) -> Executor {
+        self.threads = n.max(1);
+        self
+    }
+    /// Most bytes of chunks held at once. A plan with a task whose output
+    /// alone exceeds it is refused before anything runs.
+    pub fn memory_limit(mut self, bytes: u64) -> Executor {
+        self.memory_limit = Some(bytes);
+        self
+    }
+    /// Show a progress bar on runs of more than one task.
+    pub fn progress(mut self, on: bool) -> Executor {
+        self.progress = on;
+        self
+    }
+    /// Most partial results merged by one task of a tree reduction (≥ 2; default 8).
+    pub fn split_every(mut self, n: usize) -> Executor {
+        self.split_every = n.max(2);
+        self
+    }
+
+    /// The optimized expression graph of `roots`.
+    pub fn optimize(&self, roots: &[NodeRef]) -> Result<ExprGraph> {
+        Pipeline::default().run(ExprGraph::new(roots.to_vec()))
+    }
+
+    /// The task graph these roots run as.
+    pub fn plan(&self, roots: &[NodeRef]) -> Result<TaskGraph> {
+        let g = self.optimize(roots)?;
+        let tg = lower(&g, &LowerOptions { split_every: self.split_every });
+        if let Some(limit) = self.memory_limit {
+            for l in &tg.layers {
+                if l.block_bytes > limit {
+                    return Err(Error::MemoryLimit { op: format!("{} ({})", l.kind.name(), l.node), needed: l.block_bytes, limit });
+                }
+            }
+        }
+        Ok(tg)
+    }
+
+    /// Compute the roots; results in order, as host chunks, with run statistics.
+    pub(crate) fn run_nodes(&self, roots: &[NodeRef]) -> Result<(Vec<cpu::chunk::Chunk>, Stats)> {
+        let tg = self.plan(roots)?;
+        let sched = schedule(&tg);
+        match self.backend {
+            Backend::Cpu => cpu::run(
+                &tg,
+                &sched,
+                &cpu::RunConfig { threads: self.threads, memory_limit: self.memory_limit, progress: self.progress },
+            ),
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The expression graph: whole-array operations as immutable nodes
+//! (`Node`, `Op`) with their shape, element type and chunks inferred when they
+//! are built. Plain data: no ndarray, no threads. `Array<T>` holds an
+//! `Arc<Node>`; `ExprGraph` is the set of nodes reachable from some roots.
+
+pub mod build;
+pub mod explain;
+pub mod graph;
+pub mod program;
+pub mod reduce;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::chunks::Chunks;
+use crate::dtype::{DType, Scalar};
+
+pub use graph::ExprGraph;
+pub use program::{BinaryOp, Instr, Program, Reg, UnaryOp};
+pub use reduce::{ReduceKind, ReduceSpec, ScanKind};
+
+pub type NodeRef = Arc<Node>;
+
+/// One whole-array operation.
+pub struct Node {
+    pub id: u64,
+    pub op: Op,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub chunks: Chunks,
+}
+
+/// Data held in memory by a source; the executor that runs it knows its type.
+pub type SourceData = Arc<dyn Any + Send + Sync>;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Distribution {
+    /// Uniform on [a, b).
+    Uniform,
+    /// Normal with mean a and standard deviation b.
+    Normal,
+}
+
+/// Operations without array inputs.
+#[derive(Clone)]
+pub enum Source {
+    /// An in-memory array (`from_ndarray`).
+    Data(SourceData),
+    /// Every element the same value (`zeros`, `ones`, `full`).
+    Full(Scalar),
+    /// Element i is `start + i * step` (1-d), computed in the element type.
+    Arange { start: Scalar, step: Scalar },
+    /// Element i is `start + i * step`, the last one exactly `stop` (1-d, f64).
+    Linspace { start: f64, stop: f64, num: usize },
+    /// The identity matrix.
+    Eye,
+    /// Counter-based random numbers: element at flat index i depends on (seed, i) only.
+    Random { dist: Distribution, a: f64, b: f64, seed: u64 },
+}
+
+/// What a node computes from its inputs.
+#[derive(Clone)]
+pub enum Op {
+    Source(Source),
+    /// A fused elementwise program; inputs broadcast to the node's shape and
+    /// are chunked like it on every axis they do not broadcast along.
+    Map { program: Program, inputs: Vec<NodeRef> },
+    /// A reduction of `program` applied to `inputs` (the fused chain that feeds it).
+    Reduce { spec: ReduceSpec, program: Program, inputs: Vec<NodeRef> },
+    /// Cumulative sum or product along an axis.
+    Scan { kind: ScanKind, axis: usize, input: NodeRef },
+    /// The input with the node's chunks.
+    Rechunk { input: NodeRef },
+    /// Inputs joined along an axis; their chunks along it follow each other.
+    Concat { axis: usize, inputs: Vec<NodeRef> },
+    /// A new axis of length 1 at `axis`.
+    ExpandDims { axis: usize, input: NodeRef },
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Node {
+    pub fn new(op: Op, shape: Vec<usize>, dtype: DType, chunks: Chunks) -> NodeRef {
+        debug_assert_eq!(chunks.shape(), shape);
+        Arc::new(Node { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), op, shape, dtype, chunks })
+    }
+    pub fn inputs(&self) -> Vec<&NodeRef> {
+        match &self.op {
+            Op::Source(_) => vec![],
+            Op::Map { inputs, .. } | Op::Reduce { inputs, .. } | Op::Concat { inputs, .. } => {
+                inputs.iter().collect()
+            }
+            Op::Scan { input, .. } | Op::Rechunk { input } | Op::ExpandDims { input, .. } => vec![input],
+        }
+    }
+    /// A copy of this node's operation with other inputs (same order and count).
+    pub fn with_inputs(&self, new: Vec<NodeRef>) -> Op {
+        let mut it = new.into_iter();
+        let mut one = || it.next().expect("input count matches");
+        match &self.op {
+            Op::Source(s) => Op::Source(s.clone()),
+            Op::Map { program, inputs } => {
+                Op::Map { program: program.clone(), inputs: inputs.iter().map(|_| one()).collect() }
+            }
+            Op::Reduce { spec, program, inputs } => Op::Reduce {
+                spec: spec.clone(),
+                program: program.clone(),
+                inputs: inputs.iter().map(|_| one()).collect(),
+            },
+            Op::Concat { axis, inputs } => {
+                Op::Concat { axis: *axis, inputs: inputs.iter().map(|_| one()).collect() }
+            }
+            Op::Scan { kind, axis, .. } => Op::Scan { kind: *kind, axis: *axis, input: one() },
+            Op::Rechunk { .. } => Op::Rechunk { input: one() },
+            Op::ExpandDims { axis, .. } => Op::ExpandDims { axis: *axis, input: one() },
+        }
+    }
+    /// A description of the operation without its inputs, for plans and
+    /// common-subexpression elimination: two nodes with equal signatures and
+    /// equal inputs compute the same values.
+    pub fn signature(&self) -> String {
+        let base = match &self.op {
+            Op::Source(s) => match s {
+                Source::Data(d) => format!("data@{:p}", Arc::as_ptr(d) as *const u8),
+                Source::Full(v) => format!("full({v})"),
+                Source::Arange { start, step } => format!("arange(start={start}, step={step})"),
+                Source::Linspace { start, stop, num } => format!("linspace({start:?}, {stop:?}, {num})"),
+                Source::Eye => "eye".to_string(),
+                Source::Random { dist, a, b, seed } => {
+                    format!("random_{}({a:?}, {b:?}, seed={seed})", format!("{dist:?}").to_lowercase())
+                }
+            },
+            Op::Map { program, .. } => format!("map[{program}]"),
+            Op::Reduce { spec, program, .. } => {
+                if program.is_identity() {
+                    spec.describe()
+                } else {
+                    format!("{} <- fused[{program}]", spec.describe())
+                }
+            }
+            Op::Scan { kind, axis, .. } => format!("{}(axis={axis})", kind.name()),
+            Op::Rechunk { .. } => "rechunk".to_string(),
+            Op::Concat { axis, .. } => format!("concatenate(axis={axis})"),
+            Op::ExpandDims { axis, .. } => format!("expand_dims(axis={axis})"),
+        };
+        format!("{base} {} {:?} chunks={}", self.dtype, self.shape, self.chunks.describe())
+    }
+    /// Bytes of the largest block of this node.
+    pub fn max_block_bytes(&self) -> u64 {
+        (self.chunks.max_block_elems() * self.dtype.size()) as u64
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Node#{} {}", self.id, self.signature())
+    }
+}

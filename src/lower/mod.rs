@@ -1,0 +1,173 @@
+//! Lowering: an optimized `ExprGraph` becomes a `TaskGraph` of layers. Each
+//! array node becomes one layer, except reductions (a partial layer, then a
+//! tree of combine layers, the last of which finalizes) and scans (local
+//! scan, carry chain, apply).
+
+use std::collections::HashMap;
+
+use crate::chunks::Chunks;
+use crate::expr::build::{is_broadcast_axis, layout};
+use crate::expr::{ExprGraph, NodeRef, Op, ReduceSpec};
+use crate::task::{InputRef, Layer, LayerId, LayerKind, TaskGraph};
+
+/// Knobs of the lowering.
+#[derive(Clone, Debug)]
+pub struct LowerOptions {
+    /// Most partials merged by one combine task of a tree reduction.
+    pub split_every: usize,
+}
+
+impl Default for LowerOptions {
+    fn default() -> Self {
+        LowerOptions { split_every: 8 }
+    }
+}
+
+/// Lower an (optimized) expression graph.
+pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
+    let mut tg = TaskGraph::default();
+    let mut layer_of: HashMap<u64, LayerId> = HashMap::new();
+    for n in g.topo() {
+        let l = lower_node(&mut tg, &n, &layer_of, opts);
+        layer_of.insert(n.id, l);
+    }
+    tg.outputs = g.roots.iter().map(|r| layer_of[&r.id]).collect();
+    tg
+}
+
+fn array_layer(n: &NodeRef, kind: LayerKind) -> Layer {
+    Layer {
+        kind,
+        grid: n.chunks.numblocks(),
+        chunks: Some(n.chunks.clone()),
+        dtype: n.dtype,
+        block_bytes: n.max_block_bytes(),
+        node: n.signature(),
+    }
+}
+
+fn input_refs(inputs: &[NodeRef], out_shape: &[usize], layer_of: &HashMap<u64, LayerId>) -> Vec<InputRef> {
+    inputs
+        .iter()
+        .map(|i| InputRef {
+            layer: layer_of[&i.id],
+            offset: out_shape.len() - i.shape.len(),
+            bcast: (0..i.shape.len()).map(|k| is_broadcast_axis(&i.shape, k, out_shape)).collect(),
+        })
+        .collect()
+}
+
+fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>, opts: &LowerOptions) -> LayerId {
+    match &n.op {
+        Op::Source(s) => tg.push(array_layer(n, LayerKind::Source { source: s.clone(), shape: n.shape.clone() })),
+        Op::Map { program, inputs } => {
+            let inputs = input_refs(inputs, &n.shape, layer_of);
+            tg.push(array_layer(n, LayerKind::Map { program: program.clone(), inputs }))
+        }
+        Op::Rechunk { input } => {
+            tg.push(array_layer(n, LayerKind::Rechunk { input: layer_of[&input.id], in_chunks: input.chunks.clone() }))
+        }
+        Op::ExpandDims { axis, input } => {
+            tg.push(array_layer(n, LayerKind::ExpandDims { input: layer_of[&input.id], axis: *axis }))
+        }
+        Op::Concat { axis, inputs } => {
+            let mut starts = Vec::with_capacity(inputs.len());
+            let mut acc = 0;
+            for i in inputs {
+                starts.push(acc);
+                acc += i.chunks.numblocks()[*axis];
+            }
+            let inputs = inputs.iter().map(|i| layer_of[&i.id]).collect();
+            tg.push(array_layer(n, LayerKind::Concat { axis: *axis, inputs, starts }))
+        }
+        Op::Scan { kind, axis, input } => {
+            let base = array_layer(n, LayerKind::ScanLocal { input: layer_of[&input.id], kind: *kind, axis: *axis });
+            let local = tg.push(base.clone());
+            let mut carry_chunks = n.chunks.to_vec();
+            carry_chunks[*axis] = vec![1; carry_chunks[*axis].len()];
+            let carry_chunks = Chunks::from_sizes_unchecked(carry_chunks);
+            let carry = tg.push(Layer {
+                kind: LayerKind::ScanCarry { local, kind: *kind, axis: *axis },
+                block_bytes: (carry_chunks.max_block_elems() * n.dtype.size()) as u64,
+                chunks: Some(carry_chunks),
+                ..base.clone()
+            });
+            tg.push(Layer { kind: LayerKind::ScanApply { local, carry, kind: *kind, axis: *axis }, ..base })
+        }
+        Op::Reduce { spec, program, inputs } => lower_reduce(tg, n, spec, program, inputs, layer_of, opts),
+    }
+}
+
+fn lower_reduce(
+    tg: &mut TaskGraph,
+    n: &NodeRef,
+    spec: &ReduceSpec,
+    program: &crate::expr::Program,
+    inputs: &[NodeRef],
+    layer_of: &HashMap<u64, LayerId>,
+    opts: &LowerOptions,
+) -> LayerId {
+    let (in_shape, in_chunks) = layout(inputs).expect("inputs of a built reduction broadcast");
+    let in_dtype = program.output_dtype();
+    let in_grid = in_chunks.numblocks();
+    // a partial: up to three f64 fields per element of the keepdims block
+    let part_elems: usize = (0..in_shape.len())
+        .map(|ax| if spec.axes.contains(&ax) { 1 } else { in_chunks.max_block()[ax] })
+        .product();
+    let part_bytes = (part_elems * 24) as u64;
+    let partial = tg.push(Layer {
+        kind: LayerKind::ReducePartial {
+            program: program.clone(),
+            inputs: input_refs(inputs, &in_shape, layer_of),
+            spec: spec.clone(),
+            in_chunks: in_chunks.clone(),
+            in_dtype,
+        },
+        grid: in_grid.clone(),
+        chunks: None,
+        dtype: n.dtype,
+        block_bytes: part_bytes.max(in_chunks.max_block_elems() as u64 * in_dtype.size() as u64),
+        node: n.signature(),
+    });
+    let split = opts.split_every.max(2);
+    let mut cur = partial;
+    let mut grid = in_grid;
+    loop {
+        let total: usize = spec.axes.iter().map(|&a| grid[a]).product();
+        let finalize = total <= split;
+        let mut group = vec![1usize; grid.len()];
+        if finalize {
+            for &a in &spec.axes {
+                group[a] = grid[a];
+            }
+        } else {
+            let mut budget = split;
+            for &a in spec.axes.iter().rev() {
+                let g = grid[a].min(budget.max(1));
+                group[a] = g;
+                budget /= g.max(1);
+            }
+        }
+        let next_grid: Vec<usize> = grid.iter().zip(&group).map(|(&g, &s)| g.div_ceil(s.max(1))).collect();
+        let kind = LayerKind::ReduceCombine {
+            input: cur,
+            spec: spec.clone(),
+            in_grid: grid.clone(),
+            group,
+            finalize,
+            in_dtype,
+        };
+        if finalize {
+            return tg.push(array_layer(n, kind));
+        }
+        cur = tg.push(Layer {
+            kind,
+            grid: next_grid.clone(),
+            chunks: None,
+            dtype: n.dtype,
+            block_bytes: part_bytes,
+            node: n.signature(),
+        });
+        grid = next_grid;
+    }
+}

@@ -1,0 +1,324 @@
+//! The per-chunk task graph. A task is (layer, block index). Layers stay
+//! virtual: the inputs of a block are found by index arithmetic
+//! ([`TaskGraph::deps`]), so a graph of a million chunks is a few layers, not
+//! a million objects. Plain data: no ndarray, no threads.
+
+pub mod order;
+
+use crate::chunks::{linear_index, multi_index, Chunks};
+use crate::dtype::DType;
+use crate::expr::{Program, ReduceSpec, ScanKind, Source};
+
+pub type LayerId = usize;
+pub type TaskId = usize;
+
+/// How a layer reads one of its array inputs: which layer, and, per input
+/// axis, whether it broadcasts (block 0) or follows the task's block index.
+#[derive(Clone, Debug)]
+pub struct InputRef {
+    pub layer: LayerId,
+    /// Number of leading task-grid axes the input does not have.
+    pub offset: usize,
+    /// Per input axis: true where the input broadcasts along it.
+    pub bcast: Vec<bool>,
+}
+
+#[derive(Clone)]
+pub enum LayerKind {
+    Source { source: Source, shape: Vec<usize> },
+    /// A fused elementwise program per block.
+    Map { program: Program, inputs: Vec<InputRef> },
+    /// First step of a tree reduction: the program applied to a block, then
+    /// reduced over the reduced axes to a partial (keepdims shape).
+    ReducePartial { program: Program, inputs: Vec<InputRef>, spec: ReduceSpec, in_chunks: Chunks, in_dtype: DType },
+    /// Partials of groups of blocks merged; the last level finalizes.
+    ReduceCombine {
+        input: LayerId,
+        spec: ReduceSpec,
+        /// Task grid of the input partials (all axes of the reduced array).
+        in_grid: Vec<usize>,
+        /// Group size per axis (1 on axes that are not reduced).
+        group: Vec<usize>,
+        finalize: bool,
+        in_dtype: DType,
+    },
+    /// Per block: the cumulative op along `axis` within the block.
+    ScanLocal { input: LayerId, kind: ScanKind, axis: usize },
+    /// Per block: the running total of all blocks before it along `axis`
+    /// (keepdims shape), from the previous carry and the previous local scan.
+    ScanCarry { local: LayerId, kind: ScanKind, axis: usize },
+    /// Per block: local scan combined with the carry.
+    ScanApply { local: LayerId, carry: LayerId, kind: ScanKind, axis: usize },
+    /// Blocks cut from the overlapping input blocks.
+    Rechunk { input: LayerId, in_chunks: Chunks },
+    /// Each output block is one block of one input.
+    Concat { axis: usize, inputs: Vec<LayerId>, starts: Vec<usize> },
+    ExpandDims { input: LayerId, axis: usize },
+}
+
+impl LayerKind {
+    pub fn name(&self) -> String {
+        match self {
+            LayerKind::Source { source, .. } => match source {
+                Source::Data(_) => "from-array".into(),
+                Source::Full(_) => "full".into(),
+                Source::Arange { .. } => "arange".into(),
+                Source::Linspace { .. } => "linspace".into(),
+                Source::Eye => "eye".into(),
+                Source::Random { dist, .. } => format!("random-{}", format!("{dist:?}").to_lowercase()),
+            },
+            LayerKind::Map { program, .. } => format!("fused[{program}]"),
+            LayerKind::ReducePartial { program, spec, .. } => {
+                if program.is_identity() {
+                    format!("{}-partial", spec.kind.name())
+                } else {
+                    format!("{}-partial <- fused[{program}]", spec.kind.name())
+                }
+            }
+            LayerKind::ReduceCombine { spec, finalize, .. } => {
+                format!("{}-{}", spec.kind.name(), if *finalize { "final" } else { "combine" })
+            }
+            LayerKind::ScanLocal { kind, .. } => format!("{}-local", kind.name()),
+            LayerKind::ScanCarry { kind, .. } => format!("{}-carry", kind.name()),
+            LayerKind::ScanApply { kind, .. } => format!("{}-apply", kind.name()),
+            LayerKind::Rechunk { .. } => "rechunk".into(),
+            LayerKind::Concat { .. } => "concatenate".into(),
+            LayerKind::ExpandDims { .. } => "expand-dims".into(),
+        }
+    }
+}
+
+/// One layer of tasks: a grid of blocks computed the same way.
+#[derive(Clone)]
+pub struct Layer {
+    pub kind: LayerKind,
+    /// The task grid (number of blocks per axis).
+    pub grid: Vec<usize>,
+    /// Block shapes, for layers whose tasks produce array blocks of the
+    /// layer's array (not for partials and carries).
+    pub chunks: Option<Chunks>,
+    pub dtype: DType,
+    /// Upper bound of one task's output, in bytes.
+    pub block_bytes: u64,
+    /// The expression node this layer computes (for plans and errors).
+    pub node: String,
+}
+
+impl Layer {
+    pub fn ntasks(&self) -> usize {
+        self.grid.iter().product()
+    }
+}
+
+/// Layers in dependency order plus the layers whose blocks are the results.
+#[derive(Clone, Default)]
+pub struct TaskGraph {
+    pub layers: Vec<Layer>,
+    offsets: Vec<usize>,
+    pub outputs: Vec<LayerId>,
+}
+
+impl TaskGraph {
+    pub fn push(&mut self, layer: Layer) -> LayerId {
+        let start = self.offsets.last().copied().unwrap_or(0)
+            + self.layers.last().map(|l| l.ntasks()).unwrap_or(0);
+        self.offsets.push(start);
+        self.layers.push(layer);
+        self.layers.len() - 1
+    }
+    pub fn ntasks(&self) -> usize {
+        match self.layers.last() {
+            Some(l) => self.offsets[self.layers.len() - 1] + l.ntasks(),
+            None => 0,
+        }
+    }
+    pub fn task(&self, layer: LayerId, block: &[usize]) -> TaskId {
+        self.offsets[layer] + linear_index(block, &self.layers[layer].grid)
+    }
+    pub fn first_task(&self, layer: LayerId) -> TaskId {
+        self.offsets[layer]
+    }
+    /// The layer of a task and its block multi-index.
+    pub fn locate(&self, task: TaskId, block: &mut Vec<usize>) -> LayerId {
+        let l = self.offsets.partition_point(|&o| o <= task) - 1;
+        multi_index(task - self.offsets[l], &self.layers[l].grid, block);
+        l
+    }
+
+    /// The tasks whose outputs task (layer, block) reads, in the order the
+    /// executor expects them.
+    pub fn deps(&self, layer: LayerId, block: &[usize], out: &mut Vec<TaskId>) {
+        out.clear();
+        match &self.layers[layer].kind {
+            LayerKind::Source { .. } => {}
+            LayerKind::Map { inputs, .. } | LayerKind::ReducePartial { inputs, .. } => {
+                let mut b = Vec::new();
+                for inp in inputs {
+                    b.clear();
+                    for (k, &bc) in inp.bcast.iter().enumerate() {
+                        b.push(if bc { 0 } else { block[k + inp.offset] });
+                    }
+                    out.push(self.task(inp.layer, &b));
+                }
+            }
+            LayerKind::ReduceCombine { input, spec, in_grid, group, finalize, .. } => {
+                // the block index over all axes of the reduced array
+                let mut full = Vec::with_capacity(in_grid.len());
+                let mut it = block.iter();
+                for ax in 0..in_grid.len() {
+                    let reduced = spec.axes.contains(&ax);
+                    if reduced && *finalize && !spec.keepdims {
+                        full.push(0);
+                    } else {
+                        full.push(*it.next().expect("block rank"));
+                    }
+                }
+                let ranges: Vec<(usize, usize)> = (0..in_grid.len())
+                    .map(|ax| {
+                        let s = full[ax] * group[ax];
+                        (s, (s + group[ax]).min(in_grid[ax]))
+                    })
+                    .collect();
+                for_each_in_box(&ranges, |b| out.push(self.task(*input, b)));
+            }
+            LayerKind::ScanLocal { input, .. } => out.push(self.task(*input, block)),
+            LayerKind::ScanCarry { local, axis, .. } => {
+                if block[*axis] > 0 {
+                    let mut prev = block.to_vec();
+                    prev[*axis] -= 1;
+                    out.push(self.task(layer, &prev));
+                    out.push(self.task(*local, &prev));
+                }
+            }
+            LayerKind::ScanApply { local, carry, .. } => {
+                out.push(self.task(*local, block));
+                out.push(self.task(*carry, block));
+            }
+            LayerKind::Rechunk { input, in_chunks } => {
+                let out_chunks = self.layers[layer].chunks.as_ref().expect("rechunk has chunks");
+                let ranges = rechunk_ranges(in_chunks, out_chunks, block);
+                for_each_in_box(&ranges, |b| out.push(self.task(*input, b)));
+            }
+            LayerKind::Concat { axis, inputs, starts } => {
+                let (j, local) = concat_source(starts, block[*axis]);
+                let mut b = block.to_vec();
+                b[*axis] = local;
+                out.push(self.task(inputs[j], &b));
+            }
+            LayerKind::ExpandDims { input, axis } => {
+                let mut b = block.to_vec();
+                b.remove(*axis);
+                out.push(self.task(*input, &b));
+            }
+        }
+    }
+
+    /// A summary of the layers, one a line: tasks and what they compute.
+    pub fn explain(&self) -> String {
+        let mut s = String::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            s.push_str(&format!(
+                "L{i}: {} tasks={} grid={:?} {} block<={}B{}\n",
+                l.kind.name(),
+                l.ntasks(),
+                l.grid,
+                l.dtype,
+                l.block_bytes,
+                if self.outputs.contains(&i) { "  <- output" } else { "" }
+            ));
+        }
+        s
+    }
+}
+
+/// Which input, and which of its blocks, block `b` of a concatenation is.
+pub fn concat_source(starts: &[usize], b: usize) -> (usize, usize) {
+    let j = starts.partition_point(|&s| s <= b) - 1;
+    (j, b - starts[j])
+}
+
+/// Per axis, the range of input blocks that overlap output block `block`.
+pub fn rechunk_ranges(inc: &Chunks, outc: &Chunks, block: &[usize]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::with_capacity(block.len());
+    for (ax, &bi) in block.iter().enumerate() {
+        let start = outc.offset(ax, bi);
+        let end = start + outc.axis(ax)[bi];
+        if end == start {
+            ranges.push((0, 0));
+            continue;
+        }
+        let sizes = inc.axis(ax);
+        let mut acc = 0;
+        let mut lo = usize::MAX;
+        let mut hi = 0;
+        for (i, &s) in sizes.iter().enumerate() {
+            let (bs, be) = (acc, acc + s);
+            acc = be;
+            if s > 0 && bs < end && be > start {
+                lo = lo.min(i);
+                hi = i + 1;
+            }
+            if acc >= end {
+                break;
+            }
+        }
+        ranges.push(if lo == usize::MAX { (0, 0) } else { (lo, hi) });
+    }
+    ranges
+}
+
+/// Call `f` with every multi-index in the box `ranges` (row-major).
+pub fn for_each_in_box(ranges: &[(usize, usize)], mut f: impl FnMut(&[usize])) {
+    if ranges.iter().any(|(a, b)| a >= b) {
+        return;
+    }
+    let mut idx: Vec<usize> = ranges.iter().map(|r| r.0).collect();
+    loop {
+        f(&idx);
+        let mut k = ranges.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            idx[k] += 1;
+            if idx[k] < ranges[k].1 {
+                break;
+            }
+            idx[k] = ranges[k].0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rechunk_ranges_find_overlaps_and_skip_empty_blocks() {
+        let inc = Chunks::new(&[10], vec![vec![3, 0, 3, 4]]).unwrap();
+        let outc = Chunks::new(&[10], vec![vec![5, 0, 5]]).unwrap();
+        assert_eq!(rechunk_ranges(&inc, &outc, &[0]), vec![(0, 3)]);
+        assert_eq!(rechunk_ranges(&inc, &outc, &[1]), vec![(0, 0)]);
+        assert_eq!(rechunk_ranges(&inc, &outc, &[2]), vec![(2, 4)]);
+    }
+
+    #[test]
+    fn box_iteration_is_row_major() {
+        let mut v = Vec::new();
+        for_each_in_box(&[(0, 2), (1, 3)], |b| v.push(b.to_vec()));
+        assert_eq!(v, vec![vec![0, 1], vec![0, 2], vec![1, 1], vec![1, 2]]);
+        let mut n = 0;
+        for_each_in_box(&[], |_| n += 1);
+        assert_eq!(n, 1);
+        for_each_in_box(&[(0, 0)], |_| n += 1);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn concat_source_maps_blocks() {
+        assert_eq!(concat_source(&[0, 2, 3], 0), (0, 0));
+        assert_eq!(concat_source(&[0, 2, 3], 2), (1, 0));
+        assert_eq!(concat_source(&[0, 2, 3], 4), (2, 1));
+    }
+}
