@@ -18,8 +18,11 @@ pub struct Stats {
     /// Tasks run per task-graph layer (see `layer_names`).
     pub tasks_by_layer: Vec<usize>,
     pub layer_names: Vec<String>,
-    /// Most chunks held at once (intermediates waiting for readers).
+    /// Most array chunks held at once (intermediates waiting for readers).
     pub peak_live_chunks: usize,
+    /// Most reduction partials held at once (small; a tree reduction holds
+    /// at most `split_every - 1` per level).
+    pub peak_live_partials: usize,
     /// Most bytes held at once in intermediate chunks.
     pub peak_bytes: u64,
     pub seconds: f64,

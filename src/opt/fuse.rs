@@ -22,31 +22,33 @@ fn absorb(program: &Program, inputs: &[NodeRef], originals: &[&NodeRef], readers
     let mut changed = false;
     while let Some(k) = (0..ins.len()).find(|&k| single[k] && matches!(ins[k].op, Op::Map { .. })) {
         let Op::Map { program: inner, inputs: inner_ins } = &ins[k].op else { unreachable!() };
-        // new input list: the others in order, then the inner inputs not already present
+        // new input list: the inner inputs take the place of input k (natural
+        // numbering: in0, in1, ... in reading order); repeats are read once
         let mut new_ins: Vec<NodeRef> = Vec::new();
         let mut new_single: Vec<bool> = Vec::new();
         let mut outer_map = vec![usize::MAX; ins.len()];
-        for (i, n) in ins.iter().enumerate() {
-            if i == k {
-                continue;
-            }
-            outer_map[i] = new_ins.len();
-            new_ins.push(n.clone());
-            new_single.push(single[i]);
-        }
-        let mut inner_map = Vec::with_capacity(inner_ins.len());
-        for n in inner_ins {
+        let mut inner_map = vec![usize::MAX; inner_ins.len()];
+        let mut place = |n: &NodeRef, single: bool, new_ins: &mut Vec<NodeRef>, new_single: &mut Vec<bool>| -> usize {
             match new_ins.iter().position(|m| m.id == n.id) {
                 Some(p) => {
-                    inner_map.push(p);
                     new_single[p] = false;
+                    p
                 }
                 None => {
-                    inner_map.push(new_ins.len());
                     new_ins.push(n.clone());
-                    // inner inputs were not fused into the inner node: they have other readers
-                    new_single.push(false);
+                    new_single.push(single);
+                    new_ins.len() - 1
                 }
+            }
+        };
+        for (i, n) in ins.iter().enumerate() {
+            if i == k {
+                for (j, m) in inner_ins.iter().enumerate() {
+                    // inner inputs were not fused into the inner node: they have other readers
+                    inner_map[j] = place(m, false, &mut new_ins, &mut new_single);
+                }
+            } else {
+                outer_map[i] = place(n, single[i], &mut new_ins, &mut new_single);
             }
         }
         let dtypes: Vec<DType> = new_ins.iter().map(|n| n.dtype).collect();
@@ -145,5 +147,6 @@ mod tests {
         let g = Fuse.run(ExprGraph::new(vec![sq])).unwrap();
         let e = g.explain();
         assert!(e.contains("map[(exp(in0) * in0)]"), "{e}");
+        assert!(e.contains("(%0)"), "x is the only input: {e}");
     }
 }

@@ -33,7 +33,17 @@ struct State {
     error: Option<Error>,
     held_bytes: u64,
     live: usize,
+    live_partials: usize,
     stats: Stats,
+}
+
+impl State {
+    fn count(&mut self, v: &Value, d: isize) {
+        match v {
+            Value::Block(_) => self.live = self.live.wrapping_add_signed(d),
+            Value::Partial(_) => self.live_partials = self.live_partials.wrapping_add_signed(d),
+        }
+    }
 }
 
 /// Settings of one run.
@@ -73,6 +83,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
         error: None,
         held_bytes: 0,
         live: 0,
+        live_partials: 0,
         stats: Stats { tasks_by_layer: vec![0; g.layers.len()], layer_names: g.layers.iter().map(|l| l.kind.name()).collect(), ..Stats::default() },
     });
     let cv = Condvar::new();
@@ -165,7 +176,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     st.remaining[task] = keep;
                     if keep > 0 {
                         st.held_bytes += v.nbytes();
-                        st.live += 1;
+                        st.count(&v, 1);
                         st.values[task] = Some(v);
                     }
                     for &d in &deps {
@@ -173,7 +184,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                         if st.remaining[d] == 0 {
                             if let Some(old) = st.values[d].take() {
                                 st.held_bytes -= old.nbytes();
-                                st.live -= 1;
+                                st.count(&old, -1);
                             }
                         }
                     }
@@ -186,6 +197,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     }
                     st.stats.peak_bytes = st.stats.peak_bytes.max(st.held_bytes);
                     st.stats.peak_live_chunks = st.stats.peak_live_chunks.max(st.live);
+                    st.stats.peak_live_partials = st.stats.peak_live_partials.max(st.live_partials);
                     st.done += 1;
                     if let Some(b) = &bar {
                         b.inc(1);

@@ -417,7 +417,8 @@ mod tests {
         let direct = finalize(&s, DType::F64, &partial(&s, &whole, 0).unwrap()).unwrap();
         let (Chunk::F64(m), Chunk::F64(d)) = (merged, direct) else { panic!() };
         let (m, d) = (m.first().copied().unwrap(), d.first().copied().unwrap());
-        assert!(((m - d) / d).abs() < 1e-12, "{m} {d}");
+        // a naive sum-of-squares formula loses everything here (mean²/var ≈ 2e12)
+        assert!(((m - d) / d).abs() < 1e-9, "{m} {d}");
     }
 
     #[test]
