@@ -1,3 +1,47 @@
 //! # floe for dask users
 //!
-//! (filled in below)
+//! floe follows dask.array's model — a lazy, chunked array whose operations
+//! build a graph that is optimized and run chunk by chunk — with Rust types
+//! and NumPy semantics. This page maps dask.array names to floe names.
+//!
+//! | dask.array | floe | notes |
+//! |---|---|---|
+//! | `da.from_array(x, chunks=...)` | [`from_ndarray(&x, chunks)`](crate::from_ndarray) | copies the ndarray once |
+//! | `da.zeros`, `da.ones`, `da.full` | [`zeros::<T>`](crate::zeros), [`ones::<T>`](crate::ones), [`full`](crate::full) | |
+//! | `da.arange(start, stop, step)` | [`arange(start, stop, step, chunks)`](crate::arange) | |
+//! | `da.linspace`, `da.eye` | [`linspace`](crate::linspace), [`eye::<T>`](crate::eye) | |
+//! | `da.random.default_rng(seed).uniform` / `.normal` | [`random::uniform`](crate::random::uniform), [`random::normal`](crate::random::normal) | counter-based: identical values whatever the chunking |
+//! | `chunks=1000`, `chunks=(1000, 500)`, `chunks=((2, 3), (5,))`, `chunks="auto"` | `1000`, `[1000, 500]`, `vec![vec![2, 3], vec![5]]`, [`ChunkSpec::Auto`](crate::ChunkSpec::Auto) | |
+//! | `x.chunks`, `x.numblocks`, `x.nbytes`, `x.dtype` | [`x.chunks()`](crate::Array::chunks), [`x.numblocks()`](crate::Array::numblocks), [`x.nbytes()`](crate::Array::nbytes), [`x.dtype()`](crate::Array::dtype) | |
+//! | `x + y`, `2 * x`, `-x` | `&x + &y`, `2.0 * &x`, `-&x` | panics on incompatible shapes like ndarray; `x.try_add(&y)` returns `Err` |
+//! | `da.sin(x)`, `np.abs(x)`, `x ** 2`, `x ** 0.5` | `x.sin()`, `x.abs()`, `x.powi(2)`, `x.powf(0.5)` | |
+//! | `da.maximum(x, y)`, `x.clip(a, b)` | `x.maximum(&y)?`, `x.clip(a, b)` | |
+//! | `x > y`, `x == 3` | `x.greater(&y)?`, `x.equal(3)?` | Rust's `>` cannot return an array |
+//! | `da.isnan(x)`, `da.isfinite(x)` | `x.isnan()`, `x.isfinite()` | |
+//! | `x.astype(np.int32)` | `x.cast::<i32>()` | |
+//! | `da.where(c, x, y)` | [`where_(&c, &x, &y)`](crate::where_) | scalars allowed for `x`, `y` |
+//! | `x.sum()`, `x.sum(axis=0)`, `x.sum(axis=(0, 2), keepdims=True)` | `x.sum(..)`, `x.sum(0)`, `x.sum(Axes::from([0, 2]).keepdims())` | |
+//! | `x.mean`, `x.var(ddof=1)`, `x.std`, `x.min`, `x.max`, `x.prod`, `x.any`, `x.all` | same names; `x.var(axes, 1)` | integer sums are `i64`/`u64`, means `f64` |
+//! | `x.argmin(axis=0)` | `x.argmin(0)` | one axis |
+//! | `da.nansum`, `da.nanmean`, `da.nanmin`, `da.nanmax`, `da.nanvar`, `da.nanstd` | `x.nansum(..)`, ... | |
+//! | `x.cumsum(axis=0)`, `x.cumprod(axis=0)` | `x.cumsum(0)`, `x.cumprod(0)` | |
+//! | `x.rechunk(...)` | `x.rechunk(...)` | |
+//! | `da.concatenate([x, y], axis=0)`, `da.stack` | [`concatenate(0, &[&x, &y])`](crate::concatenate), [`stack`](crate::stack) | |
+//! | `x[None]`, `da.expand_dims(x, 0)` | `x.insert_axis(0)` | |
+//! | `x.compute()` | `x.compute()` | returns `ndarray::ArrayD<T>` |
+//! | `dask.compute(a, b)` | `Executor::cpu().compute_many(&[&a, &b])` | shared work done once |
+//! | `x.visualize()` / `x.dask` | `x.explain()` | text plan: fused graph, then task layers |
+//! | `dask.config.set(num_workers=2)` | `Executor::cpu().threads(2)` | configuration is a value |
+//! | `ProgressBar()` | `Executor::cpu().progress(true)` | |
+//! | `split_every=` | `Executor::cpu().split_every(n)` | fan-in of tree reductions |
+//! | `da.from_zarr`, `x.to_zarr` | `open_zarr`, `x.to_zarr` | not built yet: `Error::NotImplemented` |
+//!
+//! Differences worth knowing:
+//! - elementwise chains are fused into one tiled program per chunk (dask's
+//!   blockwise fusion keeps one NumPy temporary per operation);
+//! - a reduction fed by such a chain consumes it chunk by chunk without an
+//!   intermediate dask-array layer;
+//! - integer division truncates toward zero and `x / 0 == 0` for integers
+//!   (dask follows NumPy: `/` returns floats);
+//! - `min`, `max`, `argmin`, `argmax` of an empty axis fail when the
+//!   expression is built, not at compute time.

@@ -28,7 +28,7 @@ fn absorb(program: &Program, inputs: &[NodeRef], originals: &[&NodeRef], readers
         let mut new_single: Vec<bool> = Vec::new();
         let mut outer_map = vec![usize::MAX; ins.len()];
         let mut inner_map = vec![usize::MAX; inner_ins.len()];
-        let mut place = |n: &NodeRef, single: bool, new_ins: &mut Vec<NodeRef>, new_single: &mut Vec<bool>| -> usize {
+        let place = |n: &NodeRef, single: bool, new_ins: &mut Vec<NodeRef>, new_single: &mut Vec<bool>| -> usize {
             match new_ins.iter().position(|m| m.id == n.id) {
                 Some(p) => {
                     new_single[p] = false;
