@@ -141,7 +141,16 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                 st.running += 1;
             }
             let layer = g.locate(task, &mut block);
-            let result = run_task::run(g, layer, &block, &deps, &inputs);
+            // a bug in a kernel must not take the process down or hang the other workers
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_task::run(g, layer, &block, &deps, &inputs)))
+                .unwrap_or_else(|p| {
+                    let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    Err(Error::Execution(format!(
+                        "internal: task {} panicked: {}",
+                        g.layers[layer].kind.name(),
+                        msg.unwrap_or_default()
+                    )))
+                });
             inputs.clear();
             // write output blocks outside the state lock
             let result = result.and_then(|out| {

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::chunk::{typed, Chunk};
+use super::chunk::{typed, Chunk, HostElement};
 use super::scalar_ops::Arith;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -98,9 +98,10 @@ fn per_row<T: Copy, O>(data: &[T], outer: usize, inner: usize, f: impl Fn(&[T]) 
     data.chunks_exact(inner).map(f).collect()
 }
 
-fn moments<T: Element>(row: &[T], skip_nan: bool) -> (f64, f64, f64) {
+/// (count, sum) of a row, optionally skipping NaN.
+fn count_sum<T: Element>(row: &[T], skip_nan: bool) -> (f64, f64) {
     let f = |x: T| x.cast::<f64>();
-    let (n, s) = if skip_nan {
+    if skip_nan {
         let n = row.iter().filter(|x| !f(**x).is_nan()).count() as f64;
         (n, psum(row, &|x: T| {
             let v = f(x);
@@ -108,13 +109,18 @@ fn moments<T: Element>(row: &[T], skip_nan: bool) -> (f64, f64, f64) {
         }))
     } else {
         (row.len() as f64, psum(row, &f))
-    };
+    }
+}
+
+/// (count, mean, M2) of a row by two passes, optionally skipping NaN.
+fn moments<T: Element>(row: &[T], skip_nan: bool) -> (f64, f64, f64) {
+    let (n, s) = count_sum(row, skip_nan);
     if n == 0.0 {
         return (0.0, 0.0, 0.0);
     }
     let mean = s / n;
     let m2 = psum(row, &|x: T| {
-        let v = f(x);
+        let v = x.cast::<f64>();
         if skip_nan && v.is_nan() { 0.0 } else { (v - mean) * (v - mean) }
     });
     (n, mean, m2)
@@ -177,11 +183,8 @@ fn partial_typed<T: Element + Ordered>(spec: &ReduceSpec, a: &ArrayD<T>, axis_of
         }
         Mean | NanMean => {
             let nan = spec.kind == NanMean;
-            let v: Vec<(f64, f64)> = per_row(&data, outer, inner, |r| {
-                let (n, mean, _) = moments(r, nan);
-                (mean * n, n)
-            });
-            let (s, n): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
+            let v: Vec<(f64, f64)> = per_row(&data, outer, inner, |r| count_sum(r, nan));
+            let (n, s): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
             vec![arr(&kshape, s)?, arr(&kshape, n)?]
         }
         Var | Std | NanVar | NanStd => {
@@ -428,4 +431,39 @@ mod tests {
         let s = psum(&xs, &|x: f32| x);
         assert!((s as f64 - 0.1 * n as f64).abs() / (0.1 * n as f64) < 1e-5, "{s}");
     }
+}
+
+/// Reduce a fused program's output over *all* axes of its block without
+/// materializing the block: each tile of the program's output is reduced to
+/// a partial and merged into the running one.
+pub fn partial_of_program_all_axes(
+    spec: &ReduceSpec,
+    program: &crate::expr::Program,
+    inputs: &[&Chunk],
+    shape: &[usize],
+) -> Result<Partial> {
+    let d = program.output_dtype();
+    let tile_spec = ReduceSpec { kind: spec.kind, axes: vec![0], keepdims: true, ddof: spec.ddof };
+    let mut acc: Option<Partial> = None;
+    let mut start = 0usize;
+    super::interp::eval_tiles(program, inputs, shape, |buf, len| {
+        let tile = crate::dispatch_dtype!(d, T => {
+            let v = <T as super::chunk::BufElem>::buf(buf)?[..len].to_vec();
+            T::wrap(ArrayD::from_shape_vec(IxDyn(&[len]), v).map_err(|e| Error::Execution(e.to_string()))?)
+        });
+        let p = partial(&tile_spec, &tile, start)?;
+        start += len;
+        acc = Some(match acc.take() {
+            None => p,
+            Some(a) => combine(&tile_spec, d, &[&a, &p])?,
+        });
+        Ok(())
+    })?;
+    let p = match acc {
+        Some(p) => p,
+        // an empty block: the partial of an empty tile
+        None => partial(&tile_spec, &Chunk::zeros(d, &[0]), 0)?,
+    };
+    let kshape = vec![1usize; shape.len()];
+    p.into_iter().map(|c| c.reshaped(&kshape)).collect()
 }

@@ -65,6 +65,11 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
         LayerKind::ReducePartial { program, spec, in_chunks, .. } => {
             let ins: Vec<&Chunk> = inputs.iter().map(|v| v.block()).collect::<Result<_>>()?;
             let shape = in_chunks.block_shape(block);
+            if !program.is_identity() && spec.axes.len() == shape.len() && !shape.is_empty() {
+                // the fused block never exists: tiles go straight into the reduction
+                let p = reduce::partial_of_program_all_axes(spec, program, &ins, &shape)?;
+                return Ok(Output::New(Value::Partial(p)));
+            }
             let data = interp::eval(program, &ins, &shape)?;
             let off = spec.axes.first().map(|&a| in_chunks.offset(a, block[a])).unwrap_or(0);
             Ok(Output::New(Value::Partial(reduce::partial(spec, &data, off)?)))
