@@ -24,11 +24,37 @@ impl Default for LowerOptions {
 }
 
 /// Lower an (optimized) expression graph.
+///
+/// Sources read by several nodes (generated data, constants, in-memory
+/// arrays: cheap to produce again) get one layer per reader, so their blocks
+/// are produced right where they are read instead of being held until the
+/// last reader runs: `x - x.mean(0)` then holds no block of `x` across the
+/// mean.
 pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
     let mut tg = TaskGraph::default();
     let mut layer_of: HashMap<u64, LayerId> = HashMap::new();
+    let readers = g.consumers();
+    let roots: Vec<u64> = g.roots.iter().map(|r| r.id).collect();
     for n in g.topo() {
-        let l = lower_node(&mut tg, &n, &layer_of, opts);
+        let shared_source = matches!(n.op, Op::Source(_)) && readers[&n.id] > 1 && !roots.contains(&n.id);
+        if shared_source {
+            continue; // lowered at each reader
+        }
+        // a fresh layer for each shared source this node reads
+        let mut local = HashMap::new();
+        for i in n.inputs() {
+            if matches!(i.op, Op::Source(_)) && !layer_of.contains_key(&i.id) {
+                let l = lower_node(&mut tg, i, &layer_of, opts);
+                local.insert(i.id, l);
+            }
+        }
+        let l = if local.is_empty() {
+            lower_node(&mut tg, &n, &layer_of, opts)
+        } else {
+            let mut view = layer_of.clone();
+            view.extend(local);
+            lower_node(&mut tg, &n, &view, opts)
+        };
         layer_of.insert(n.id, l);
     }
     tg.outputs = g.roots.iter().map(|r| layer_of[&r.id]).collect();
