@@ -212,7 +212,8 @@ impl Chunks {
             .iter()
             .map(|s| {
                 let first = s[0];
-                let regular = s[..s.len() - 1].iter().all(|&v| v == first) && s[s.len() - 1] <= first;
+                let last = s[s.len() - 1];
+                let regular = s[..s.len() - 1].iter().all(|&v| v == first) && last <= first && (last > 0 || s.len() == 1);
                 if regular {
                     format!("{first}")
                 } else if s.len() <= 6 {

@@ -85,7 +85,8 @@ pub fn map(program: Program, inputs: Vec<NodeRef>) -> Result<NodeRef> {
             let want: Vec<Vec<usize>> = (0..n.shape.len())
                 .map(|k| {
                     if is_broadcast_axis(&n.shape, k, &shape) {
-                        n.chunks.axis(k).to_vec()
+                        // one block of length 1 (an explicit chunking may hide it among empty blocks)
+                        vec![1]
                     } else {
                         chunks.axis(k + off).to_vec()
                     }

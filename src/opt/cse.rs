@@ -16,7 +16,8 @@ fn key(n: &NodeRef, ins: &[NodeRef]) -> String {
         _ => String::new(),
     };
     let ids: Vec<String> = ins.iter().map(|i| i.id.to_string()).collect();
-    format!("{}|{prog}|{}", n.signature(), ids.join(","))
+    // the signature abbreviates long chunk lists: the key carries them whole
+    format!("{}|{:?}|{prog}|{}", n.signature(), n.chunks.as_slice(), ids.join(","))
 }
 
 impl Pass for Cse {

@@ -37,6 +37,9 @@ impl Pass for Sanity {
             for i in inputs {
                 let off = shape.len() - i.shape.len();
                 for k in 0..i.shape.len() {
+                    if is_broadcast_axis(&i.shape, k, &shape) && i.chunks.axis(k) != [1] {
+                        return bad(format!("broadcast axis {k} of an input is not one block"));
+                    }
                     if !is_broadcast_axis(&i.shape, k, &shape) && i.chunks.axis(k) != chunks.axis(k + off) {
                         return bad(format!("input chunks {:?} not aligned on axis {k}", i.chunks.axis(k)));
                     }
