@@ -7,6 +7,8 @@ use super::Array;
 use crate::chunks::ChunkSpec;
 use crate::dtype::{DType, Element, Prim};
 use crate::error::{Error, Result};
+use crate::exec::cpu::run_task::Value;
+use crate::exec::cpu::source::InMemoryBlocks;
 use crate::expr::{build, Source};
 
 /// A chunked array holding a copy of `a`.
@@ -14,7 +16,21 @@ pub fn from_ndarray<T: Element, S: Data<Elem = T>, D: Dimension>(a: &ArrayBase<S
     let shape = a.shape().to_vec();
     let c = chunks.into().resolve(&shape, T::DTYPE.size())?;
     let owned = a.view().into_dyn().as_standard_layout().into_owned().into_shape_with_order(IxDyn(&shape)).map_err(|e| Error::Shape(e.to_string()))?;
-    let data: crate::expr::SourceData = Arc::new(T::wrap(owned));
+    let whole = T::wrap(owned);
+    // split into blocks once: computing hands the blocks out without copying
+    let mut blocks = Vec::with_capacity(c.nblocks());
+    if c.nblocks() == 1 {
+        blocks.push(Arc::new(Value::Block(whole)));
+    } else {
+        let nb = c.numblocks();
+        let mut idx = Vec::new();
+        for lin in 0..c.nblocks() {
+            crate::chunks::multi_index(lin, &nb, &mut idx);
+            let start: Vec<usize> = (0..idx.len()).map(|k| c.offset(k, idx[k])).collect();
+            blocks.push(Arc::new(Value::Block(whole.region(&start, &c.block_shape(&idx)))));
+        }
+    }
+    let data: crate::expr::SourceData = Arc::new(InMemoryBlocks(blocks));
     Ok(Array::from_node(build::source(Source::Data(data), shape, T::DTYPE, c)))
 }
 

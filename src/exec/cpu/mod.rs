@@ -58,15 +58,8 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     let n = g.ntasks();
     let t0 = Instant::now();
     // results are written into preallocated arrays as their blocks finish
-    let outputs: Vec<Mutex<Chunk>> = g
-        .outputs
-        .iter()
-        .map(|&l| {
-            let layer = &g.layers[l];
-            let shape = layer.chunks.as_ref().map(|c| c.shape()).unwrap_or_default();
-            Mutex::new(Chunk::zeros(layer.dtype, &shape))
-        })
-        .collect();
+    // (an output of one block is its block; larger ones are assembled)
+    let outputs: Vec<Mutex<Option<Chunk>>> = g.outputs.iter().map(|_| Mutex::new(None)).collect();
     let mut ready = BinaryHeap::new();
     for &t in &s.order {
         if s.n_deps[t as usize] == 0 {
@@ -163,7 +156,12 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                         let chunks = g.layers[l].chunks.as_ref().expect("output layers have chunks");
                         let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
                         let mut o = outputs[i].lock().unwrap_or_else(|e| e.into_inner());
-                        o.assign_at(&start, v.block()?)?;
+                        if g.layers[l].ntasks() == 1 {
+                            *o = Some(v.block()?.clone());
+                        } else {
+                            let out = o.get_or_insert_with(|| Chunk::zeros(g.layers[l].dtype, &chunks.shape()));
+                            out.assign_at(&start, v.block()?)?;
+                        }
                     }
                 }
                 Ok(v)
@@ -235,6 +233,15 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     }
     let mut stats = st.stats;
     stats.seconds = t0.elapsed().as_secs_f64();
-    let outs = outputs.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
+    let outs = outputs
+        .into_iter()
+        .zip(&g.outputs)
+        .map(|(m, &l)| {
+            let layer = &g.layers[l];
+            m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| {
+                Chunk::zeros(layer.dtype, &layer.chunks.as_ref().map(|c| c.shape()).unwrap_or_default())
+            })
+        })
+        .collect();
     Ok((outs, stats))
 }

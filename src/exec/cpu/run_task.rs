@@ -55,6 +55,13 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
     match &l.kind {
         LayerKind::Source { source, shape } => {
             let chunks = l.chunks.as_ref().expect("source layers have chunks");
+            if let crate::expr::Source::Data(d) = source {
+                // in-memory blocks are passed on, not copied
+                if let Some(b) = d.downcast_ref::<super::source::InMemoryBlocks>() {
+                    let lin = crate::chunks::linear_index(block, &chunks.numblocks());
+                    return Ok(Output::Same(b.0[lin].clone()));
+                }
+            }
             new(source_block(source, shape, chunks, block, l.dtype)?)
         }
         LayerKind::Map { program, .. } => {

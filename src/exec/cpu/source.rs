@@ -10,16 +10,21 @@ use crate::error::{Error, Result};
 use crate::expr::{Distribution, Source};
 use crate::rng;
 
+/// An in-memory array, split into its blocks once when it is created; a
+/// source task hands out its block without copying.
+pub struct InMemoryBlocks(pub Vec<std::sync::Arc<super::run_task::Value>>);
+
 /// The block at `block` of a source with the given full shape and chunks.
 pub fn source_block(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usize], dtype: crate::DType) -> Result<Chunk> {
     let bshape = chunks.block_shape(block);
     let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
     match src {
         Source::Data(d) => {
-            let c = d
-                .downcast_ref::<Chunk>()
+            let blocks = d
+                .downcast_ref::<InMemoryBlocks>()
                 .ok_or_else(|| Error::Execution("internal: in-memory source of an unknown kind".into()))?;
-            Ok(c.region(&start, &bshape))
+            let lin = crate::chunks::linear_index(block, &chunks.numblocks());
+            Ok(blocks.0[lin].block()?.clone())
         }
         Source::Full(v) => Ok(Chunk::full(&bshape, *v)),
         Source::Arange { start: s0, step } => crate::dispatch_dtype!(dtype, T => {
