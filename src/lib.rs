@@ -18,7 +18,7 @@
 //! ## Map of the crate (the four representations of DESIGN.md)
 //! | module | what it owns |
 //! |---|---|
-//! | [`array`] (re-exported at the root) | [`Array<T>`], the lazy user handle: creation, elementwise, reductions, chunk ops |
+//! | [`array`](mod@array) (re-exported at the root) | [`Array<T>`], the lazy user handle: creation, elementwise, reductions, chunk ops |
 //! | [`expr`] | the expression graph: [`expr::Node`], [`expr::Op`], the fused [`expr::Program`], shape/chunk inference, `explain` |
 //! | [`opt`] | the optimizer [`opt::Pipeline`]: rechunk merging, CSE, fusion, sanity — one file a pass |
 //! | [`lower`] | expression graph → [`task::TaskGraph`] (tree reductions, scans) |

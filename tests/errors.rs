@@ -29,7 +29,10 @@ fn assert_mentions(what: &str, e: &Error, needles: &[&str]) {
     let low = msg.to_lowercase();
     assert!(!msg.is_empty(), "{what}: empty error message ({e:?})");
     for n in needles {
-        assert!(low.contains(&n.to_lowercase()), "{what}: error message {msg:?} should mention {n:?}");
+        assert!(
+            low.contains(&n.to_lowercase()),
+            "{what}: error message {msg:?} should mention {n:?}"
+        );
     }
     // std::error::Error is implemented
     let _: &dyn std::error::Error = e;
@@ -59,16 +62,20 @@ fn mismatched_shapes_try_ops() {
     expect_err("equal", || a.equal(&b));
     expect_err("less_equal", || a.less_equal(&b));
     let c = floe::zeros::<bool>([2, 4], 2).unwrap();
-    let e = expect_err("where_ with non-broadcastable condition", || floe::where_(&c, &a, 0.0));
+    let e = expect_err("where_ with non-broadcastable condition", || {
+        floe::where_(&c, &a, 0.0)
+    });
     println!("where_: {e}");
-    expect_err("where_ with non-broadcastable branches", || floe::where_(&floe::zeros::<bool>([4], 2).unwrap(), &a, &b));
+    expect_err("where_ with non-broadcastable branches", || {
+        floe::where_(&floe::zeros::<bool>([4], 2).unwrap(), &a, &b)
+    });
     // broadcasting that is fine stays fine
     let d = f64s(&[5, 1, 4], 2);
     assert_eq!(a.try_add(&d).unwrap().shape(), &[5, 3, 4]);
     // a length-0 axis does not broadcast against a length > 1
     let z = f64s(&[0, 4], 2);
     expect_err("(0,4) + (3,4)", || z.try_add(&a));
-    assert_eq!(z.try_add(&f64s(&[1, 4], 2)).unwrap().shape(), &[0, 4]);
+    assert_eq!(z.try_add(f64s(&[1, 4], 2)).unwrap().shape(), &[0, 4]);
 }
 
 #[test]
@@ -106,7 +113,9 @@ fn axis_out_of_range() {
     expect_err("var(3, 0)", || a.var(3, 0));
     expect_err("std(3, 1)", || a.std(3, 1));
     expect_err("min(2)", || a.min(2));
-    expect_err("max(Axes::from(2).keepdims())", || a.max(Axes::from(2).keepdims()));
+    expect_err("max(Axes::from(2).keepdims())", || {
+        a.max(Axes::from(2).keepdims())
+    });
     expect_err("prod(9)", || a.prod(9));
     expect_err("any(2)", || a.any(2));
     expect_err("all(2)", || a.all(2));
@@ -131,7 +140,9 @@ fn duplicate_axes() {
     assert_mentions("sum([1, 1])", &e, &["1"]);
     expect_err("mean([0, 2, 0])", || a.mean([0, 2, 0]));
     expect_err("max(&[2, 2][..])", || a.max(&[2usize, 2][..]));
-    expect_err("var(Axes::from([0, 0]).keepdims(), 1)", || a.var(Axes::from([0, 0]).keepdims(), 1));
+    expect_err("var(Axes::from([0, 0]).keepdims(), 1)", || {
+        a.var(Axes::from([0, 0]).keepdims(), 1)
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -146,30 +157,63 @@ fn bad_chunks() {
     });
     println!("bad explicit chunks: {e}");
     assert_mentions("explicit chunks summing to 4", &e, &["5"]);
-    expect_err("explicit chunks summing to 6", || floe::from_ndarray(&arr, vec![vec![2, 2, 2], vec![4]]));
-    expect_err("explicit chunks for the wrong number of axes", || floe::from_ndarray(&arr, vec![vec![5]]));
-    expect_err("explicit chunks for too many axes", || floe::from_ndarray(&arr, vec![vec![5], vec![4], vec![1]]));
+    expect_err("explicit chunks summing to 6", || {
+        floe::from_ndarray(&arr, vec![vec![2, 2, 2], vec![4]])
+    });
+    expect_err("explicit chunks for the wrong number of axes", || {
+        floe::from_ndarray(&arr, vec![vec![5]])
+    });
+    expect_err("explicit chunks for too many axes", || {
+        floe::from_ndarray(&arr, vec![vec![5], vec![4], vec![1]])
+    });
     let e = expect_err("block size 0", || floe::from_ndarray(&arr, 0));
     println!("block size 0: {e}");
     expect_err("per-axis block size 0", || floe::from_ndarray(&arr, [0, 2]));
-    expect_err("per-axis sizes for the wrong number of axes", || floe::from_ndarray(&arr, vec![2usize, 2, 2]));
-    expect_err("per-axis sizes for too few axes", || floe::from_ndarray(&arr, &[2usize][..]));
-    expect_err("explicit chunks of only zeros on a non-empty axis", || floe::from_ndarray(&arr, vec![vec![0], vec![4]]));
-    expect_err("zeros with bad chunks", || floe::zeros::<i32>([5, 4], vec![vec![5], vec![3]]));
+    expect_err("per-axis sizes for the wrong number of axes", || {
+        floe::from_ndarray(&arr, vec![2usize, 2, 2])
+    });
+    expect_err("per-axis sizes for too few axes", || {
+        floe::from_ndarray(&arr, &[2usize][..])
+    });
+    expect_err("explicit chunks of only zeros on a non-empty axis", || {
+        floe::from_ndarray(&arr, vec![vec![0], vec![4]])
+    });
+    expect_err("zeros with bad chunks", || {
+        floe::zeros::<i32>([5, 4], vec![vec![5], vec![3]])
+    });
     expect_err("ones with block size 0", || floe::ones::<u8>([5, 4], 0));
-    expect_err("full with bad chunks", || floe::full([3], 1i64, vec![vec![1, 1]]));
-    expect_err("arange with bad chunks", || floe::arange(0i64, 10, 1, vec![vec![3, 3]]));
-    expect_err("linspace with bad chunks", || floe::linspace(0.0, 1.0, 5, vec![vec![2, 2]]));
-    expect_err("eye with bad chunks", || floe::eye::<f64>(3, vec![vec![3], vec![2]]));
-    expect_err("uniform with bad chunks", || floe::random::uniform([4], 0.0, 1.0, vec![vec![5]], 0));
-    expect_err("normal with block size 0", || floe::random::normal([4], 0.0, 1.0, 0, 0));
+    expect_err("full with bad chunks", || {
+        floe::full([3], 1i64, vec![vec![1, 1]])
+    });
+    expect_err("arange with bad chunks", || {
+        floe::arange(0i64, 10, 1, vec![vec![3, 3]])
+    });
+    expect_err("linspace with bad chunks", || {
+        floe::linspace(0.0, 1.0, 5, vec![vec![2, 2]])
+    });
+    expect_err("eye with bad chunks", || {
+        floe::eye::<f64>(3, vec![vec![3], vec![2]])
+    });
+    expect_err("uniform with bad chunks", || {
+        floe::random::uniform([4], 0.0, 1.0, vec![vec![5]], 0)
+    });
+    expect_err("normal with block size 0", || {
+        floe::random::normal([4], 0.0, 1.0, 0, 0)
+    });
     let x = f64s(&[5, 4], 2);
-    let e = expect_err("rechunk with bad chunks", || x.rechunk(vec![vec![4], vec![4]]));
+    let e = expect_err("rechunk with bad chunks", || {
+        x.rechunk(vec![vec![4], vec![4]])
+    });
     println!("rechunk: {e}");
     expect_err("rechunk with block size 0", || x.rechunk(0));
-    expect_err("rechunk for the wrong number of axes", || x.rechunk(vec![vec![5]]));
+    expect_err("rechunk for the wrong number of axes", || {
+        x.rechunk(vec![vec![5]])
+    });
     // zero-size blocks are fine when the sums match; block size 0 on an empty axis is fine
-    assert_eq!(x.rechunk(vec![vec![0, 5, 0], vec![4]]).unwrap().numblocks(), vec![3, 1]);
+    assert_eq!(
+        x.rechunk(vec![vec![0, 5, 0], vec![4]]).unwrap().numblocks(),
+        vec![3, 1]
+    );
     let _ = floe::zeros::<f64>([0, 3], vec![vec![0], vec![3]]).unwrap();
 }
 
@@ -182,11 +226,17 @@ fn concatenate_errors() {
     let a = f64s(&[2, 3], 2);
     let b = f64s(&[2, 4], 2);
     let c = f64s(&[2, 3, 1], 2);
-    let e = expect_err("concatenate (2,3) and (2,4) along 0", || floe::concatenate(0, &[&a, &b]));
+    let e = expect_err("concatenate (2,3) and (2,4) along 0", || {
+        floe::concatenate(0, &[&a, &b])
+    });
     println!("concatenate: {e}");
     assert_mentions("concatenate (2,3) and (2,4) along 0", &e, &["3", "4"]);
-    expect_err("concatenate arrays of different ndim", || floe::concatenate(0, &[&a, &c]));
-    let e = expect_err("concatenate along axis 2 of 2-d arrays", || floe::concatenate(2, &[&a, &a]));
+    expect_err("concatenate arrays of different ndim", || {
+        floe::concatenate(0, &[&a, &c])
+    });
+    let e = expect_err("concatenate along axis 2 of 2-d arrays", || {
+        floe::concatenate(2, &[&a, &a])
+    });
     assert_mentions("concatenate along axis 2", &e, &["2"]);
     let none: [&Array<f64>; 0] = [];
     expect_err("concatenate of no arrays", || floe::concatenate(0, &none));
@@ -203,7 +253,9 @@ fn stack_errors() {
     let e = expect_err("stack (2,3) and (3,2)", || floe::stack(0, &[&a, &b]));
     println!("stack: {e}");
     assert_mentions("stack (2,3) and (3,2)", &e, &["2", "3"]);
-    let e = expect_err("stack along axis 3 of 2-d arrays", || floe::stack(3, &[&a, &a]));
+    let e = expect_err("stack along axis 3 of 2-d arrays", || {
+        floe::stack(3, &[&a, &a])
+    });
     assert_mentions("stack along axis 3", &e, &["3"]);
     let none: [&Array<f64>; 0] = [];
     expect_err("stack of no arrays", || floe::stack(0, &none));
@@ -226,7 +278,9 @@ fn empty_reductions() {
     expect_err("max over all axes of an empty array", || a.max(..));
     expect_err("argmax over an empty axis", || a.argmax(1));
     expect_err("nanmin over an empty axis", || a.nanmin([0, 1]));
-    expect_err("nanmax over an empty axis", || a.nanmax(Axes::from(1).keepdims()));
+    expect_err("nanmax over an empty axis", || {
+        a.nanmax(Axes::from(1).keepdims())
+    });
     let i = floe::zeros::<i32>([0], 1).unwrap();
     expect_err("min of an empty i32 array", || i.min(0));
     expect_err("argmax of an empty i32 array", || i.argmax(0));

@@ -105,11 +105,20 @@ fn from_ndarray_static_dims_and_auto_chunks() {
     check(&run!(x), &a2.clone().into_dyn(), "Array2 round trip").unwrap();
 
     let x = floe::from_ndarray(&a2, &[5usize, 10][..]).unwrap();
-    assert_eq!(x.chunks().to_vec(), vec![vec![5], vec![7]], "chunk sizes clamp to the axis length");
+    assert_eq!(
+        x.chunks().to_vec(),
+        vec![vec![5], vec![7]],
+        "chunk sizes clamp to the axis length"
+    );
 
     let x = floe::from_ndarray(&a2, ChunkSpec::Auto).unwrap();
     let ch = x.chunks().to_vec();
-    assert_eq!(ch.iter().map(|c| c.iter().sum::<usize>()).collect::<Vec<_>>(), vec![5, 7]);
+    assert_eq!(
+        ch.iter()
+            .map(|c| c.iter().sum::<usize>())
+            .collect::<Vec<_>>(),
+        vec![5, 7]
+    );
     check(&run!(x), &a2.clone().into_dyn(), "Auto chunks round trip").unwrap();
 
     let a0 = ndarray::arr0(4.5f32);
@@ -121,15 +130,28 @@ fn from_ndarray_static_dims_and_auto_chunks() {
 
     let a1 = ndarray::Array1::<u16>::zeros(0);
     let x = floe::from_ndarray(&a1, 4).unwrap();
-    assert_eq!(x.chunks().to_vec(), vec![vec![0]], "an axis of length 0 has chunks [0]");
+    assert_eq!(
+        x.chunks().to_vec(),
+        vec![vec![0]],
+        "an axis of length 0 has chunks [0]"
+    );
     assert_eq!(run!(x).shape(), &[0]);
 
     let z = floe::zeros::<f64>([4, 6], vec![vec![1, 0, 3], vec![6]]).unwrap();
-    assert_eq!(z.chunks().to_vec(), vec![vec![1, 0, 3], vec![6]], "explicit chunks keep zero-size blocks");
+    assert_eq!(
+        z.chunks().to_vec(),
+        vec![vec![1, 0, 3], vec![6]],
+        "explicit chunks keep zero-size blocks"
+    );
     assert_eq!(z.numblocks(), vec![3, 1]);
     let z = floe::zeros::<f64>([1000, 3000], ChunkSpec::Auto).unwrap();
     let ch = z.chunks().to_vec();
-    assert_eq!(ch.iter().map(|c| c.iter().sum::<usize>()).collect::<Vec<_>>(), vec![1000, 3000]);
+    assert_eq!(
+        ch.iter()
+            .map(|c| c.iter().sum::<usize>())
+            .collect::<Vec<_>>(),
+        vec![1000, 3000]
+    );
     assert!(ch.iter().all(|c| c.iter().all(|&b| b > 0)));
 }
 
@@ -139,7 +161,11 @@ fn from_ndarray_static_dims_and_auto_chunks() {
 
 /// NumPy's length of arange over integers: ceil((stop - start) / step), at least 0.
 fn int_arange_len(start: i128, stop: i128, step: i128) -> usize {
-    let (d, s) = if step > 0 { (stop - start, step) } else { (start - stop, -step) };
+    let (d, s) = if step > 0 {
+        (stop - start, step)
+    } else {
+        (start - stop, -step)
+    };
     (d + s - 1).div_euclid(s).max(0) as usize
 }
 
@@ -179,7 +205,17 @@ fn quarter() -> BoxedStrategy<f64> {
 }
 fn float_step() -> BoxedStrategy<f64> {
     prop_oneof![
-        prop_oneof![Just(0.25f64), Just(0.5), Just(0.75), Just(1.0), Just(3.0), Just(-0.25), Just(-0.5), Just(-1.0), Just(-3.0)],
+        prop_oneof![
+            Just(0.25f64),
+            Just(0.5),
+            Just(0.75),
+            Just(1.0),
+            Just(3.0),
+            Just(-0.25),
+            Just(-0.5),
+            Just(-1.0),
+            Just(-3.0)
+        ],
         0.1f64..5.0,
         -5.0f64..-0.1,
     ]
@@ -235,18 +271,52 @@ proptest! {
 #[test]
 fn arange_and_linspace_examples() {
     let v = |x: floe::Array<f64>| run!(x).iter().copied().collect::<Vec<f64>>();
-    assert_eq!(v(floe::arange(0.0, 1.0, 0.25, 2).unwrap()), vec![0.0, 0.25, 0.5, 0.75]);
-    assert_eq!(v(floe::arange(0.0, 1.1, 0.25, 2).unwrap()).len(), 5, "ceil((1.1 - 0) / 0.25) = 5");
-    assert_eq!(v(floe::arange(1.0, 0.0, 0.25, 2).unwrap()), Vec::<f64>::new(), "empty when stop < start with step > 0");
-    assert_eq!(v(floe::arange(3.0, 0.0, -1.0, 2).unwrap()), vec![3.0, 2.0, 1.0]);
+    assert_eq!(
+        v(floe::arange(0.0, 1.0, 0.25, 2).unwrap()),
+        vec![0.0, 0.25, 0.5, 0.75]
+    );
+    assert_eq!(
+        v(floe::arange(0.0, 1.1, 0.25, 2).unwrap()).len(),
+        5,
+        "ceil((1.1 - 0) / 0.25) = 5"
+    );
+    assert_eq!(
+        v(floe::arange(1.0, 0.0, 0.25, 2).unwrap()),
+        Vec::<f64>::new(),
+        "empty when stop < start with step > 0"
+    );
+    assert_eq!(
+        v(floe::arange(3.0, 0.0, -1.0, 2).unwrap()),
+        vec![3.0, 2.0, 1.0]
+    );
     let i = floe::arange(10i64, 0, -3, 2).unwrap();
-    assert_eq!(run!(i).iter().copied().collect::<Vec<i64>>(), vec![10, 7, 4, 1]);
+    assert_eq!(
+        run!(i).iter().copied().collect::<Vec<i64>>(),
+        vec![10, 7, 4, 1]
+    );
     assert!(floe::arange(0i32, 10, 0, 2).is_err(), "step 0 is Err");
-    assert!(floe::arange(0.0f64, 10.0, 0.0, 2).is_err(), "step 0.0 is Err");
-    assert_eq!(v(floe::linspace(2.0, 3.0, 5, 2).unwrap()), vec![2.0, 2.25, 2.5, 2.75, 3.0]);
-    assert_eq!(v(floe::linspace(2.0, 3.0, 1, 2).unwrap()), vec![2.0], "num = 1 gives [start]");
-    assert_eq!(v(floe::linspace(2.0, 3.0, 0, 2).unwrap()), Vec::<f64>::new(), "num = 0 gives []");
-    assert_eq!(v(floe::linspace(0.0, 1.0, 3, 2).unwrap()), vec![0.0, 0.5, 1.0]);
+    assert!(
+        floe::arange(0.0f64, 10.0, 0.0, 2).is_err(),
+        "step 0.0 is Err"
+    );
+    assert_eq!(
+        v(floe::linspace(2.0, 3.0, 5, 2).unwrap()),
+        vec![2.0, 2.25, 2.5, 2.75, 3.0]
+    );
+    assert_eq!(
+        v(floe::linspace(2.0, 3.0, 1, 2).unwrap()),
+        vec![2.0],
+        "num = 1 gives [start]"
+    );
+    assert_eq!(
+        v(floe::linspace(2.0, 3.0, 0, 2).unwrap()),
+        Vec::<f64>::new(),
+        "num = 0 gives []"
+    );
+    assert_eq!(
+        v(floe::linspace(0.0, 1.0, 3, 2).unwrap()),
+        vec![0.0, 0.5, 1.0]
+    );
     let l = floe::linspace(0.0, 1.0, 11, 4).unwrap();
     assert_eq!(l.chunks().to_vec(), vec![vec![4, 4, 3]]);
 }
@@ -314,7 +384,10 @@ fn uniform_statistics() {
     let v: Vec<f64> = a.iter().copied().collect();
     let (m, s) = mean_std(&v);
     let sd = (high - low) / 12f64.sqrt();
-    assert!((m - 0.5).abs() < 6.0 * sd / (n as f64).sqrt(), "uniform mean {m}, expected 0.5");
+    assert!(
+        (m - 0.5).abs() < 6.0 * sd / (n as f64).sqrt(),
+        "uniform mean {m}, expected 0.5"
+    );
     assert!((s - sd).abs() < 0.01 * sd, "uniform std {s}, expected {sd}");
     // ten equal bins hold about 10% each
     let mut bins = [0usize; 10];
@@ -333,9 +406,14 @@ fn uniform_statistics() {
     // 2-d: rows differ
     let y = run!(floe::random::uniform([100, 100], 0.0, 1.0, [10, 100], 7).unwrap());
     for i in 1..100 {
-        assert_ne!(y.index_axis(ndarray::Axis(0), i), y.index_axis(ndarray::Axis(0), i - 1));
+        assert_ne!(
+            y.index_axis(ndarray::Axis(0), i),
+            y.index_axis(ndarray::Axis(0), i - 1)
+        );
     }
-    let y2 = run!(floe::random::uniform([100, 100], 0.0, 1.0, vec![vec![100], vec![33, 0, 67]], 7).unwrap());
+    let y2 = run!(
+        floe::random::uniform([100, 100], 0.0, 1.0, vec![vec![100], vec![33, 0, 67]], 7).unwrap()
+    );
     assert_eq!(y, y2, "uniform depends on the chunking");
 }
 
@@ -346,12 +424,24 @@ fn normal_statistics() {
     let x = floe::random::normal([400, n / 400], mu, sigma, [64, 100], 1234).unwrap();
     let v: Vec<f64> = run!(x).iter().copied().collect();
     let (m, s) = mean_std(&v);
-    assert!((m - mu).abs() < 6.0 * sigma / (n as f64).sqrt(), "normal mean {m}, expected {mu}");
-    assert!((s - sigma).abs() < 0.02 * sigma, "normal std {s}, expected {sigma}");
+    assert!(
+        (m - mu).abs() < 6.0 * sigma / (n as f64).sqrt(),
+        "normal mean {m}, expected {mu}"
+    );
+    assert!(
+        (s - sigma).abs() < 0.02 * sigma,
+        "normal std {s}, expected {sigma}"
+    );
     let within = v.iter().filter(|&&e| (e - mu).abs() < sigma).count() as f64 / n as f64;
-    assert!((within - 0.6827).abs() < 0.01, "fraction within one sd: {within}");
+    assert!(
+        (within - 0.6827).abs() < 0.01,
+        "fraction within one sd: {within}"
+    );
     let within2 = v.iter().filter(|&&e| (e - mu).abs() < 2.0 * sigma).count() as f64 / n as f64;
-    assert!((within2 - 0.9545).abs() < 0.006, "fraction within two sd: {within2}");
+    assert!(
+        (within2 - 0.9545).abs() < 0.006,
+        "fraction within two sd: {within2}"
+    );
     let fs = run!(x.std(.., 0).unwrap())[[]];
     assert!((fs - s).abs() < 1e-9 * s, "floe std {fs} vs {s}");
 }

@@ -288,8 +288,12 @@ float_math!(math_f64, f64, any_f64(true));
 /// A worked example from the brief.
 #[test]
 fn chain_example_broadcast_3_1_4_with_5_4() {
-    let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[3, 1, 4]), |i| (i[0] * 4 + i[2]) as f64 * 0.25 - 1.0);
-    let b = ArrayD::from_shape_fn(ndarray::IxDyn(&[5, 4]), |i| (i[0] as f64) - (i[1] as f64) * 0.5);
+    let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[3, 1, 4]), |i| {
+        (i[0] * 4 + i[2]) as f64 * 0.25 - 1.0
+    });
+    let b = ArrayD::from_shape_fn(ndarray::IxDyn(&[5, 4]), |i| {
+        (i[0] as f64) - (i[1] as f64) * 0.5
+    });
     let x = floe::from_ndarray(&a, vec![vec![2, 1], vec![1], vec![1, 3]]).unwrap();
     let y = floe::from_ndarray(&b, [2, 3]).unwrap();
     let z = ((&x * 2.0 + &y).sin() - 1.0).abs();
@@ -297,7 +301,12 @@ fn chain_example_broadcast_3_1_4_with_5_4() {
     let exp = zip2(&a, &b, |p, q| ((p * 2.0 + q).sin() - 1.0).abs());
     check(&run!(z), &exp, "chain").unwrap();
     let z = 2.0 + &x - &y * 0.5;
-    check(&run!(z), &zip2(&a, &b, |p, q| 2.0 + p - q * 0.5), "2.0 + x - y*0.5").unwrap();
+    check(
+        &run!(z),
+        &zip2(&a, &b, |p, q| 2.0 + p - q * 0.5),
+        "2.0 + x - y*0.5",
+    )
+    .unwrap();
 }
 
 /// Integer semantics spelled out: wrapping, truncating division, x / 0 == 0,
@@ -308,16 +317,34 @@ fn integer_semantics() {
     let b = ndarray::arr1(&[2i32, 2, -2, -2, -1, 1, 0, 0]).into_dyn();
     let x = floe::from_ndarray(&a, 3).unwrap();
     let y = floe::from_ndarray(&b, vec![vec![1, 0, 7]]).unwrap();
-    assert_eq!(run!(&x / &y).iter().copied().collect::<Vec<_>>(), vec![3, -3, -3, 3, i32::MIN, i32::MAX, 0, 0]);
+    assert_eq!(
+        run!(&x / &y).iter().copied().collect::<Vec<_>>(),
+        vec![3, -3, -3, 3, i32::MIN, i32::MAX, 0, 0]
+    );
     assert_eq!(
         run!(&x + &y).iter().copied().collect::<Vec<_>>(),
         vec![9, -5, 5, -9, i32::MAX, i32::MIN, 5, i32::MIN]
     );
-    assert_eq!(run!(&x * 2i32).iter().copied().collect::<Vec<_>>(), a.map(|v| v.wrapping_mul(2)).iter().copied().collect::<Vec<_>>());
+    assert_eq!(
+        run!(&x * 2i32).iter().copied().collect::<Vec<_>>(),
+        a.map(|v| v.wrapping_mul(2))
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    );
     let u = floe::from_ndarray(&ndarray::arr1(&[0u8, 1, 255]), 2).unwrap();
-    assert_eq!(run!(&u - 1u8).iter().copied().collect::<Vec<_>>(), vec![255, 0, 254]);
-    assert_eq!(run!(&u + 1u8).iter().copied().collect::<Vec<_>>(), vec![1, 2, 0]);
-    assert_eq!(run!(&u / 0u8).iter().copied().collect::<Vec<_>>(), vec![0, 0, 0]);
+    assert_eq!(
+        run!(&u - 1u8).iter().copied().collect::<Vec<_>>(),
+        vec![255, 0, 254]
+    );
+    assert_eq!(
+        run!(&u + 1u8).iter().copied().collect::<Vec<_>>(),
+        vec![1, 2, 0]
+    );
+    assert_eq!(
+        run!(&u / 0u8).iter().copied().collect::<Vec<_>>(),
+        vec![0, 0, 0]
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -346,23 +373,88 @@ macro_rules! casts {
     };
 }
 
-casts!(cast_bool, bool, bools(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_i8, i8, ints::i8::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_i16, i16, ints::i16::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_i32, i32, ints::i32::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_i64, i64, ints::i64::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_u8, u8, ints::u8::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_u16, u16, ints::u16::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_u32, u32, ints::u32::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
-casts!(cast_u64, u64, ints::u64::full(), [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]);
+casts!(
+    cast_bool,
+    bool,
+    bools(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_i8,
+    i8,
+    ints::i8::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_i16,
+    i16,
+    ints::i16::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_i32,
+    i32,
+    ints::i32::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_i64,
+    i64,
+    ints::i64::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_u8,
+    u8,
+    ints::u8::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_u16,
+    u16,
+    ints::u16::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_u32,
+    u32,
+    ints::u32::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
+casts!(
+    cast_u64,
+    u64,
+    ints::u64::full(),
+    [bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64]
+);
 // float -> float and bool: any value, NaN and infinities included
 casts!(cast_f32_f, f32, any_f32(true), [bool, f32, f64]);
 casts!(cast_f64_f, f64, any_f64(true), [bool, f32, f64]);
 // float -> int truncates toward zero (values in range of every target)
-casts!(cast_f32_u, f32, prop_oneof![-0.99f32..127.99, (0i32..128).prop_map(|k| k as f32)].boxed(), [i8, i16, i32, i64, u8, u16, u32, u64]);
-casts!(cast_f64_u, f64, prop_oneof![-0.99f64..127.99, (0i32..128).prop_map(|k| k as f64)].boxed(), [i8, i16, i32, i64, u8, u16, u32, u64]);
-casts!(cast_f32_i, f32, (-128.0f32..128.0).boxed(), [i8, i16, i32, i64]);
-casts!(cast_f64_i, f64, (-128.0f64..128.0).boxed(), [i8, i16, i32, i64]);
+casts!(
+    cast_f32_u,
+    f32,
+    prop_oneof![-0.99f32..127.99, (0i32..128).prop_map(|k| k as f32)].boxed(),
+    [i8, i16, i32, i64, u8, u16, u32, u64]
+);
+casts!(
+    cast_f64_u,
+    f64,
+    prop_oneof![-0.99f64..127.99, (0i32..128).prop_map(|k| k as f64)].boxed(),
+    [i8, i16, i32, i64, u8, u16, u32, u64]
+);
+casts!(
+    cast_f32_i,
+    f32,
+    (-128.0f32..128.0).boxed(),
+    [i8, i16, i32, i64]
+);
+casts!(
+    cast_f64_i,
+    f64,
+    (-128.0f64..128.0).boxed(),
+    [i8, i16, i32, i64]
+);
 
 // ---------------------------------------------------------------------------
 // bool arrays
@@ -399,11 +491,21 @@ fn broadcast_length_one_axis_with_zero_size_blocks() {
     let a = ndarray::arr1(&[10i32]).into_dyn();
     let b = ndarray::arr1(&[1i32, 2, 3]).into_dyn();
     let y = floe::from_ndarray(&b, 2).unwrap();
-    for ch in [vec![vec![1, 0]], vec![vec![0, 1]], vec![vec![0, 1, 0]], vec![vec![0, 0, 1]]] {
+    for ch in [
+        vec![vec![1, 0]],
+        vec![vec![0, 1]],
+        vec![vec![0, 1, 0]],
+        vec![vec![0, 0, 1]],
+    ] {
         let x = floe::from_ndarray(&a, ch.clone()).unwrap();
         let got = (&x + &y).compute();
         assert!(got.is_ok(), "(1,) chunked {ch:?} + (3,): {got:?}");
-        check(&got.unwrap(), &zip2(&a, &b, |p, q| p + q), &format!("(1,) chunked {ch:?} + (3,)")).unwrap();
+        check(
+            &got.unwrap(),
+            &zip2(&a, &b, |p, q| p + q),
+            &format!("(1,) chunked {ch:?} + (3,)"),
+        )
+        .unwrap();
     }
     // 2-d: (1, 3) chunked [[0, 1], [3]] against (4, 3)
     let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[1, 3]), |i| i[1] as f64);
@@ -411,6 +513,9 @@ fn broadcast_length_one_axis_with_zero_size_blocks() {
     let x = floe::from_ndarray(&a, vec![vec![0, 1], vec![3]]).unwrap();
     let y = floe::from_ndarray(&b, [2, 2]).unwrap();
     let got = (&x * &y).compute();
-    assert!(got.is_ok(), "(1, 3) chunked [[0, 1], [3]] * (4, 3): {got:?}");
+    assert!(
+        got.is_ok(),
+        "(1, 3) chunked [[0, 1], [3]] * (4, 3): {got:?}"
+    );
     check(&got.unwrap(), &zip2(&a, &b, |p, q| p * q), "(1,3) * (4,3)").unwrap();
 }

@@ -49,7 +49,10 @@ fn mean_tol(v: &[f64], rtol: f64) -> (f64, f64) {
     if n == 0 {
         return (f64::NAN, 0.0);
     }
-    (v.iter().sum::<f64>() / n as f64, rtol * sum_abs(v) / n as f64)
+    (
+        v.iter().sum::<f64>() / n as f64,
+        rtol * sum_abs(v) / n as f64,
+    )
 }
 /// Variance (floe's definition) and its tolerance.
 fn var_tol(v: &[f64], ddof: usize, rtol: f64) -> (f64, f64) {
@@ -344,7 +347,10 @@ float_reduce!(red_f64, f64, 1e-10, grid_nan_f64, factor_f64, any_f64);
 // ---------------------------------------------------------------------------
 
 /// Two broadcastable chunked arrays and axes of their broadcast shape.
-fn pair_axes() -> BoxedStrategy<(((ArrayD<f64>, Chunking), (ArrayD<f64>, Chunking)), AxesChoice, bool)> {
+/// Two operands, the axes to reduce, keepdims.
+type PairAxes = ((Chunked<f64>, Chunked<f64>), AxesChoice, bool);
+
+fn pair_axes() -> BoxedStrategy<PairAxes> {
     pair(grid_f64(), grid_f64())
         .prop_flat_map(|p| {
             let nd = (p.0).0.ndim().max((p.1).0.ndim());
@@ -402,17 +408,46 @@ proptest! {
 
 #[test]
 fn axes_spellings() {
-    let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[3, 4, 5]), |i| (i[0] * 20 + i[1] * 5 + i[2]) as i32 - 30);
+    let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[3, 4, 5]), |i| {
+        (i[0] * 20 + i[1] * 5 + i[2]) as i32 - 30
+    });
     let x = floe::from_ndarray(&a, vec![vec![1, 2], vec![4], vec![2, 0, 3]]).unwrap();
-    let sum = |red: &[usize], keep: bool| reduce(&a, red, keep, |v| v.iter().map(|&e| e as i64).sum::<i64>());
+    let sum = |red: &[usize], keep: bool| {
+        reduce(&a, red, keep, |v| v.iter().map(|&e| e as i64).sum::<i64>())
+    };
 
     check(&run!(x.sum(0).unwrap()), &sum(&[0], false), "sum(0)").unwrap();
-    check(&run!(x.sum(2usize).unwrap()), &sum(&[2], false), "sum(2usize)").unwrap();
-    check(&run!(x.sum([0, 2]).unwrap()), &sum(&[0, 2], false), "sum([0, 2])").unwrap();
-    check(&run!(x.sum([2, 0]).unwrap()), &sum(&[0, 2], false), "sum([2, 0])").unwrap();
-    check(&run!(x.sum(&[0usize, 2][..]).unwrap()), &sum(&[0, 2], false), "sum(&[0, 2][..])").unwrap();
+    check(
+        &run!(x.sum(2usize).unwrap()),
+        &sum(&[2], false),
+        "sum(2usize)",
+    )
+    .unwrap();
+    check(
+        &run!(x.sum([0, 2]).unwrap()),
+        &sum(&[0, 2], false),
+        "sum([0, 2])",
+    )
+    .unwrap();
+    check(
+        &run!(x.sum([2, 0]).unwrap()),
+        &sum(&[0, 2], false),
+        "sum([2, 0])",
+    )
+    .unwrap();
+    check(
+        &run!(x.sum(&[0usize, 2][..]).unwrap()),
+        &sum(&[0, 2], false),
+        "sum(&[0, 2][..])",
+    )
+    .unwrap();
     let v: Vec<usize> = vec![1, 2];
-    check(&run!(x.sum(v.as_slice()).unwrap()), &sum(&[1, 2], false), "sum(&vec)").unwrap();
+    check(
+        &run!(x.sum(v.as_slice()).unwrap()),
+        &sum(&[1, 2], false),
+        "sum(&vec)",
+    )
+    .unwrap();
     let all = x.sum(..).unwrap();
     assert_eq!(all.shape(), &[] as &[usize]);
     assert_eq!(all.ndim(), 0);
@@ -423,13 +458,28 @@ fn axes_spellings() {
     check(&run!(k), &sum(&[0], true), "sum(Axes::from(0).keepdims())").unwrap();
     let k = x.sum(Axes::from([0, 2]).keepdims()).unwrap();
     assert_eq!(k.shape(), &[1, 4, 1]);
-    check(&run!(k), &sum(&[0, 2], true), "sum(Axes::from([0, 2]).keepdims())").unwrap();
+    check(
+        &run!(k),
+        &sum(&[0, 2], true),
+        "sum(Axes::from([0, 2]).keepdims())",
+    )
+    .unwrap();
     let k = x.sum(Axes::from(..).keepdims()).unwrap();
     assert_eq!(k.shape(), &[1, 1, 1]);
-    check(&run!(k), &sum(&[0, 1, 2], true), "sum(Axes::from(..).keepdims())").unwrap();
+    check(
+        &run!(k),
+        &sum(&[0, 1, 2], true),
+        "sum(Axes::from(..).keepdims())",
+    )
+    .unwrap();
 
     let mx = x.max([1, 2]).unwrap();
-    check(&run!(mx), &reduce(&a, &[1, 2], false, |v| *v.iter().max().unwrap()), "max([1, 2])").unwrap();
+    check(
+        &run!(mx),
+        &reduce(&a, &[1, 2], false, |v| *v.iter().max().unwrap()),
+        "max([1, 2])",
+    )
+    .unwrap();
     let m = x.mean(Axes::from(1).keepdims()).unwrap();
     assert_eq!(m.shape(), &[3, 1, 5]);
 }
@@ -437,38 +487,104 @@ fn axes_spellings() {
 /// Worked examples of the edge cases of var, mean and the nan forms.
 #[test]
 fn edge_cases_spelled_out() {
-    let a = ndarray::arr2(&[[1.0, f64::NAN, 3.0], [f64::NAN, f64::NAN, f64::NAN], [2.0, 2.0, 2.0]]).into_dyn();
+    let a = ndarray::arr2(&[
+        [1.0, f64::NAN, 3.0],
+        [f64::NAN, f64::NAN, f64::NAN],
+        [2.0, 2.0, 2.0],
+    ])
+    .into_dyn();
     let x = floe::from_ndarray(&a, vec![vec![2, 1], vec![1, 0, 2]]).unwrap();
     let r = |y: floe::Array<f64>| run!(y).iter().copied().collect::<Vec<f64>>();
     let same = |g: Vec<f64>, e: Vec<f64>, what: &str| {
         assert_eq!(g.len(), e.len(), "{what}: {g:?} vs {e:?}");
         for (p, q) in g.iter().zip(&e) {
-            assert!((p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * q.abs().max(1.0) || p == q, "{what}: got {g:?}, expected {e:?}");
+            assert!(
+                (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * q.abs().max(1.0) || p == q,
+                "{what}: got {g:?}, expected {e:?}"
+            );
         }
     };
     let nan = f64::NAN;
     let inf = f64::INFINITY;
     same(r(x.sum(1).unwrap()), vec![nan, nan, 6.0], "sum");
-    same(r(x.nansum(1).unwrap()), vec![4.0, 0.0, 6.0], "nansum (all-NaN gives 0)");
-    same(r(x.nanmean(1).unwrap()), vec![2.0, nan, 2.0], "nanmean (all-NaN gives NaN)");
-    same(r(x.nanmin(1).unwrap()), vec![1.0, nan, 2.0], "nanmin (all-NaN gives NaN)");
+    same(
+        r(x.nansum(1).unwrap()),
+        vec![4.0, 0.0, 6.0],
+        "nansum (all-NaN gives 0)",
+    );
+    same(
+        r(x.nanmean(1).unwrap()),
+        vec![2.0, nan, 2.0],
+        "nanmean (all-NaN gives NaN)",
+    );
+    same(
+        r(x.nanmin(1).unwrap()),
+        vec![1.0, nan, 2.0],
+        "nanmin (all-NaN gives NaN)",
+    );
     same(r(x.nanmax(1).unwrap()), vec![3.0, nan, 2.0], "nanmax");
-    same(r(x.min(1).unwrap()), vec![nan, nan, 2.0], "min propagates NaN");
-    same(r(x.nanvar(1, 0).unwrap()), vec![1.0, nan, 0.0], "nanvar ddof 0");
-    same(r(x.nanvar(1, 1).unwrap()), vec![2.0, nan, 0.0], "nanvar ddof 1");
-    same(r(x.nanvar(1, 2).unwrap()), vec![inf, nan, 0.0], "nanvar ddof 2 (n - ddof = 0, M2 > 0 gives inf)");
-    same(r(x.var(1, 3).unwrap()), vec![nan, nan, nan], "var ddof 3 (M2 == 0 or NaN gives NaN)");
-    same(r(x.nanstd(1, 1).unwrap()), vec![2f64.sqrt(), nan, 0.0], "nanstd ddof 1");
-    let i = run!(x.argmax(1).unwrap()).iter().copied().collect::<Vec<i64>>();
-    assert_eq!(i, vec![1, 0, 0], "argmax: first NaN wins, first occurrence on ties");
-    let i = run!(x.argmin(0).unwrap()).iter().copied().collect::<Vec<i64>>();
+    same(
+        r(x.min(1).unwrap()),
+        vec![nan, nan, 2.0],
+        "min propagates NaN",
+    );
+    same(
+        r(x.nanvar(1, 0).unwrap()),
+        vec![1.0, nan, 0.0],
+        "nanvar ddof 0",
+    );
+    same(
+        r(x.nanvar(1, 1).unwrap()),
+        vec![2.0, nan, 0.0],
+        "nanvar ddof 1",
+    );
+    same(
+        r(x.nanvar(1, 2).unwrap()),
+        vec![inf, nan, 0.0],
+        "nanvar ddof 2 (n - ddof = 0, M2 > 0 gives inf)",
+    );
+    same(
+        r(x.var(1, 3).unwrap()),
+        vec![nan, nan, nan],
+        "var ddof 3 (M2 == 0 or NaN gives NaN)",
+    );
+    same(
+        r(x.nanstd(1, 1).unwrap()),
+        vec![2f64.sqrt(), nan, 0.0],
+        "nanstd ddof 1",
+    );
+    let i = run!(x.argmax(1).unwrap())
+        .iter()
+        .copied()
+        .collect::<Vec<i64>>();
+    assert_eq!(
+        i,
+        vec![1, 0, 0],
+        "argmax: first NaN wins, first occurrence on ties"
+    );
+    let i = run!(x.argmin(0).unwrap())
+        .iter()
+        .copied()
+        .collect::<Vec<i64>>();
     assert_eq!(i, vec![1, 0, 1], "argmin along 0");
 
     // mean over an empty axis is NaN, sum 0, prod 1; min is Err
     let e = floe::zeros::<f64>([3, 0], 2).unwrap();
-    same(r(e.mean(1).unwrap()), vec![nan, nan, nan], "mean over an empty axis");
-    same(r(e.sum(1).unwrap()), vec![0.0, 0.0, 0.0], "sum over an empty axis");
-    same(r(e.prod(1).unwrap()), vec![1.0, 1.0, 1.0], "prod over an empty axis");
+    same(
+        r(e.mean(1).unwrap()),
+        vec![nan, nan, nan],
+        "mean over an empty axis",
+    );
+    same(
+        r(e.sum(1).unwrap()),
+        vec![0.0, 0.0, 0.0],
+        "sum over an empty axis",
+    );
+    same(
+        r(e.prod(1).unwrap()),
+        vec![1.0, 1.0, 1.0],
+        "prod over an empty axis",
+    );
     assert!(e.min(1).is_err());
     assert!(e.max(..).is_err());
     assert!(e.argmin(1).is_err());
@@ -486,7 +602,9 @@ fn edge_cases_spelled_out() {
 
 /// 1-d arrays up to 1200 long or 2-d up to 60 x 60, in blocks of 1 to 9
 /// (possibly irregular): hundreds of blocks along a reduced axis.
-fn long_axes<T: Clone + std::fmt::Debug + 'static>(elem: BoxedStrategy<T>) -> BoxedStrategy<((ArrayD<T>, Chunking), usize)> {
+fn long_axes<T: Clone + std::fmt::Debug + 'static>(
+    elem: BoxedStrategy<T>,
+) -> BoxedStrategy<((ArrayD<T>, Chunking), usize)> {
     prop_oneof![
         (1usize..=1200).prop_map(|n| vec![n]),
         (1usize..=60, 1usize..=60).prop_map(|(a, b)| vec![a, b]),
@@ -495,7 +613,10 @@ fn long_axes<T: Clone + std::fmt::Debug + 'static>(elem: BoxedStrategy<T>) -> Bo
         let nd = s.len();
         let ch = prop_oneof![
             (1usize..=9).prop_map(Chunking::Uniform),
-            s.iter().map(|&l| explicit_axis_many(l)).collect::<Vec<_>>().prop_map(Chunking::Explicit),
+            s.iter()
+                .map(|&l| explicit_axis_many(l))
+                .collect::<Vec<_>>()
+                .prop_map(Chunking::Explicit),
         ];
         ((array_of(s.clone(), elem.clone()), ch), 0..nd)
     })

@@ -23,7 +23,11 @@ macro_rules! chunks_tile {
         (|| -> Result<(), proptest::test_runner::TestCaseError> {
             prop_assert_eq!(ch.len(), x.ndim(), "chunks() has one list per axis");
             prop_assert_eq!(sums.as_slice(), x.shape(), "chunks() must sum to the shape");
-            prop_assert_eq!(x.numblocks(), ch.iter().map(|c| c.len()).collect::<Vec<_>>(), "numblocks()");
+            prop_assert_eq!(
+                x.numblocks(),
+                ch.iter().map(|c| c.len()).collect::<Vec<_>>(),
+                "numblocks()"
+            );
             Ok(())
         })()
     }};
@@ -34,18 +38,29 @@ fn rechunk_case<T: Clone + std::fmt::Debug + 'static>(
     elem: BoxedStrategy<T>,
 ) -> BoxedStrategy<(ArrayD<T>, Chunking, Chunking, Chunking)> {
     shape()
-        .prop_flat_map(move |s| (array_of(s.clone(), elem.clone()), chunking(s.clone()), chunking(s.clone()), chunking(s)))
+        .prop_flat_map(move |s| {
+            (
+                array_of(s.clone(), elem.clone()),
+                chunking(s.clone()),
+                chunking(s.clone()),
+                chunking(s),
+            )
+        })
         .boxed()
 }
 
 /// `k` arrays that agree on every axis but `axis`, and `axis`.
 fn concat_case<T: Clone + std::fmt::Debug + 'static>(
     elem: BoxedStrategy<T>,
-) -> BoxedStrategy<(Vec<(ArrayD<T>, Chunking)>, usize)> {
+) -> BoxedStrategy<(Vec<Chunked<T>>, usize)> {
     (shape_in(1, 4), 1usize..=4)
         .prop_flat_map(|(s, k)| {
             let nd = s.len();
-            (Just(s), 0..nd, prop::collection::vec(prop_oneof![1 => Just(0usize), 4 => 1usize..=5], k))
+            (
+                Just(s),
+                0..nd,
+                prop::collection::vec(prop_oneof![1 => Just(0usize), 4 => 1usize..=5], k),
+            )
         })
         .prop_flat_map(move |(s, axis, lens)| {
             let parts: Vec<_> = lens
@@ -64,12 +79,13 @@ fn concat_case<T: Clone + std::fmt::Debug + 'static>(
 /// `k` arrays of the same shape, and an axis in 0..=ndim.
 fn stack_case<T: Clone + std::fmt::Debug + 'static>(
     elem: BoxedStrategy<T>,
-) -> BoxedStrategy<(Vec<(ArrayD<T>, Chunking)>, usize)> {
+) -> BoxedStrategy<(Vec<Chunked<T>>, usize)> {
     (shape_in(0, 3), 1usize..=4)
         .prop_flat_map(move |(s, k)| {
             let nd = s.len();
-            let parts: Vec<_> =
-                (0..k).map(|_| (array_of(s.clone(), elem.clone()), chunking(s.clone()))).collect();
+            let parts: Vec<_> = (0..k)
+                .map(|_| (array_of(s.clone(), elem.clone()), chunking(s.clone())))
+                .collect();
             (parts, 0..=nd)
         })
         .boxed()
@@ -235,7 +251,14 @@ fn metadata_examples() {
     meta_ok!(m, [0usize; 0], f32, vec![]).unwrap();
     let k = x.mean(floe::Axes::from([0, 2]).keepdims()).unwrap();
     assert_eq!(k.shape(), &[1, 7, 1]);
-    assert_eq!(k.chunks().to_vec().iter().map(|c| c.iter().sum::<usize>()).collect::<Vec<_>>(), vec![1, 7, 1]);
+    assert_eq!(
+        k.chunks()
+            .to_vec()
+            .iter()
+            .map(|c| c.iter().sum::<usize>())
+            .collect::<Vec<_>>(),
+        vec![1, 7, 1]
+    );
     let i = floe::zeros::<i16>([6, 4], 3).unwrap().sum(0).unwrap();
     assert_eq!(i.dtype(), floe::DType::I64);
     let u = floe::zeros::<u8>([6, 4], 3).unwrap().cumsum(1).unwrap();
@@ -250,15 +273,39 @@ fn memory_limit_same_results() {
     let x = floe::random::uniform([400, 500], 0.0, 1.0, [50, 100], 3).unwrap();
     let anomaly = &x - &x.mean(floe::Axes::from(0).keepdims()).unwrap();
     let total = (&anomaly * &anomaly).sum(0).unwrap();
-    let free = Executor::cpu().threads(2).compute_many(&[&anomaly]).unwrap();
+    let free = Executor::cpu()
+        .threads(2)
+        .compute_many(&[&anomaly])
+        .unwrap();
     let free_total = total.compute().unwrap();
     // 1.6 MB of data, 40 kB blocks, a 600 kB limit
     let ex = Executor::cpu().threads(2).memory_limit(600_000);
     let lim = ex.compute(&anomaly).unwrap();
     let lim_total = ex.compute(&total).unwrap();
-    check_rtol(&lim, &free[0], 1e-12, 1e-12, "x - x.mean(0) under a memory limit").unwrap();
-    check_rtol(&lim_total, &free_total, 1e-10, 1e-10, "sum of squares under a memory limit").unwrap();
+    check_rtol(
+        &lim,
+        &free[0],
+        1e-12,
+        1e-12,
+        "x - x.mean(0) under a memory limit",
+    )
+    .unwrap();
+    check_rtol(
+        &lim_total,
+        &free_total,
+        1e-10,
+        1e-10,
+        "sum of squares under a memory limit",
+    )
+    .unwrap();
     let xa = x.compute().unwrap();
     let mean = reduce(&xa, &[0], true, |v| v.iter().sum::<f64>() / v.len() as f64);
-    check_rtol(&lim, &zip2(&xa, &mean, |p, q| p - q), 1e-12, 1e-12, "anomaly vs oracle").unwrap();
+    check_rtol(
+        &lim,
+        &zip2(&xa, &mean, |p, q| p - q),
+        1e-12,
+        1e-12,
+        "anomaly vs oracle",
+    )
+    .unwrap();
 }

@@ -44,7 +44,9 @@ pub fn axis_len() -> BoxedStrategy<usize> {
 pub fn shape_in(min_ndim: usize, max_ndim: usize) -> BoxedStrategy<Vec<usize>> {
     (min_ndim..=max_ndim)
         .prop_flat_map(|nd| prop::collection::vec(axis_len(), nd))
-        .prop_filter("array too large", |s| s.iter().product::<usize>() <= MAX_ELEMS)
+        .prop_filter("array too large", |s| {
+            s.iter().product::<usize>() <= MAX_ELEMS
+        })
         .boxed()
 }
 
@@ -142,6 +144,9 @@ pub fn chunking(shape: Vec<usize>) -> BoxedStrategy<Chunking> {
     prop_oneof![1 => uniform, 1 => per_axis, 3 => explicit].boxed()
 }
 
+/// An ndarray oracle and how its floe twin is chunked.
+pub type Chunked<T> = (ArrayD<T>, Chunking);
+
 /// Explicit chunks (`Vec<Vec<usize>>`) as a floe `ChunkSpec`.
 pub fn explicit(v: &[Vec<usize>]) -> ChunkSpec {
     ChunkSpec::from(v.to_vec())
@@ -213,7 +218,7 @@ pub fn broadcast_shapes(n: usize) -> BoxedStrategy<Vec<Vec<usize>>> {
 pub fn pair<A, B>(
     ea: BoxedStrategy<A>,
     eb: BoxedStrategy<B>,
-) -> BoxedStrategy<((ArrayD<A>, Chunking), (ArrayD<B>, Chunking))>
+) -> BoxedStrategy<(Chunked<A>, Chunked<B>)>
 where
     A: Clone + Debug + 'static,
     B: Clone + Debug + 'static,
@@ -229,12 +234,11 @@ where
 }
 
 /// Three chunked arrays whose shapes broadcast together.
-#[allow(clippy::type_complexity)]
 pub fn triple<A, B, C>(
     ea: BoxedStrategy<A>,
     eb: BoxedStrategy<B>,
     ec: BoxedStrategy<C>,
-) -> BoxedStrategy<((ArrayD<A>, Chunking), (ArrayD<B>, Chunking), (ArrayD<C>, Chunking))>
+) -> BoxedStrategy<(Chunked<A>, Chunked<B>, Chunked<C>)>
 where
     A: Clone + Debug + 'static,
     B: Clone + Debug + 'static,
@@ -478,8 +482,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let x = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let y = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if x == y {
             x
         } else if x == 1 {
@@ -518,7 +530,10 @@ pub fn zip3<A: Copy, B: Copy, C: Copy, D>(
     let av = a.broadcast(IxDyn(&s)).unwrap();
     let bv = b.broadcast(IxDyn(&s)).unwrap();
     let cv = c.broadcast(IxDyn(&s)).unwrap();
-    Zip::from(&av).and(&bv).and(&cv).map_collect(|&x, &y, &z| f(x, y, z))
+    Zip::from(&av)
+        .and(&bv)
+        .and(&cv)
+        .map_collect(|&x, &y, &z| f(x, y, z))
 }
 
 /// Reduce `a` over `axes` (sorted, unique): `f` gets the values of each
@@ -538,7 +553,9 @@ pub fn reduce<T: Copy, U>(
     let n: usize = axes.iter().map(|&i| a.shape()[i]).product();
     let out: Vec<U> = (0..outer).map(|o| f(&flat[o * n..(o + 1) * n])).collect();
     let shape: Vec<usize> = if keepdims {
-        (0..nd).map(|i| if axes.contains(&i) { 1 } else { a.shape()[i] }).collect()
+        (0..nd)
+            .map(|i| if axes.contains(&i) { 1 } else { a.shape()[i] })
+            .collect()
     } else {
         kept.iter().map(|&i| a.shape()[i]).collect()
     };
@@ -546,9 +563,18 @@ pub fn reduce<T: Copy, U>(
 }
 
 /// Inclusive scan along `axis`.
-pub fn scan<T: Copy, U: Copy>(a: &ArrayD<T>, axis: usize, init: U, f: impl Fn(U, T) -> U) -> ArrayD<U> {
+pub fn scan<T: Copy, U: Copy>(
+    a: &ArrayD<T>,
+    axis: usize,
+    init: U,
+    f: impl Fn(U, T) -> U,
+) -> ArrayD<U> {
     let mut out = ArrayD::from_elem(a.raw_dim(), init);
-    for (lin, mut lout) in a.lanes(Axis(axis)).into_iter().zip(out.lanes_mut(Axis(axis))) {
+    for (lin, mut lout) in a
+        .lanes(Axis(axis))
+        .into_iter()
+        .zip(out.lanes_mut(Axis(axis)))
+    {
         let mut acc = init;
         for (x, y) in lin.iter().zip(lout.iter_mut()) {
             acc = f(acc, *x);
@@ -703,7 +729,9 @@ pub fn check_tol<T: Val>(
 /// Shapes equal.
 pub fn check_shape(got: &[usize], exp: &[usize], what: &str) -> Result<(), TestCaseError> {
     if got != exp {
-        return Err(TestCaseError::fail(format!("{what}: shape {got:?}, expected {exp:?}")));
+        return Err(TestCaseError::fail(format!(
+            "{what}: shape {got:?}, expected {exp:?}"
+        )));
     }
     Ok(())
 }
