@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 use super::chunk::{typed, Chunk, HostElement};
 use super::scalar_ops::Arith;
@@ -132,8 +132,63 @@ pub fn partial(spec: &ReduceSpec, block: &Chunk, axis_offset: usize) -> Result<P
     crate::dispatch_dtype!(block.dtype(), T => partial_typed::<T>(spec, typed::<T>(block)?, axis_offset))
 }
 
+/// Reduce `axes` of `a` keeping them as length-1 axes, folding whole lanes at
+/// a time (`f` folds an element in, `g` merges two accumulators), so memory
+/// is read in order and the inner loops run over contiguous rows.
+fn fold_axes<T: Copy, A: Clone>(a: &ArrayD<T>, axes: &[usize], init: A, f: impl Fn(&A, &T) -> A, g: impl Fn(&A, &A) -> A) -> ArrayD<A> {
+    let mut it = axes.iter().rev();
+    let first = *it.next().expect("at least one axis");
+    let mut acc = a.fold_axis(Axis(first), init.clone(), f).insert_axis(Axis(first));
+    for &k in it {
+        acc = acc.fold_axis(Axis(k), init.clone(), &g).insert_axis(Axis(k));
+    }
+    acc
+}
+
+/// Partials by lane folds, for reductions that do not touch the last
+/// (contiguous) axis; `None` where the general path is needed.
+fn partial_by_lanes<T: Element + Ordered>(spec: &ReduceSpec, a: &ArrayD<T>) -> Result<Option<Partial>> {
+    use ReduceKind::*;
+    let nd = a.ndim();
+    if nd < 2 || spec.axes.is_empty() || spec.axes.contains(&(nd - 1)) || !a.is_standard_layout() {
+        return Ok(None);
+    }
+    let axes = &spec.axes;
+    let sum_dtype = T::DTYPE.sum_dtype();
+    let count = || -> f64 { axes.iter().map(|&k| a.shape()[k]).product::<usize>() as f64 };
+    Ok(Some(match spec.kind {
+        Sum | NanSum => {
+            let nan = spec.kind == NanSum;
+            crate::dispatch_numeric!(sum_dtype, S => {
+                let r = fold_axes(a, axes, S::default(), |acc: &S, x: &T| if nan && T::isnan(*x) { *acc } else { S::add(*acc, x.cast::<S>()) }, |p: &S, q: &S| S::add(*p, *q));
+                vec![S::wrap(r)]
+            }, _ => return Ok(None))
+        }
+        Mean => {
+            let r = fold_axes(a, axes, 0.0f64, |acc: &f64, x: &T| acc + x.cast::<f64>(), |p: &f64, q: &f64| p + q);
+            let n = ArrayD::from_elem(r.raw_dim(), count());
+            vec![Chunk::F64(r), Chunk::F64(n)]
+        }
+        NanMean => {
+            let r = fold_axes(a, axes, (0.0f64, 0.0f64), |acc: &(f64, f64), x: &T| {
+                let v = x.cast::<f64>();
+                if v.is_nan() { *acc } else { (acc.0 + v, acc.1 + 1.0) }
+            }, |p: &(f64, f64), q: &(f64, f64)| (p.0 + q.0, p.1 + q.1));
+            vec![Chunk::F64(r.mapv(|t| t.0)), Chunk::F64(r.mapv(|t| t.1))]
+        }
+        Min => vec![T::wrap(fold_axes(a, axes, T::highest(), |acc: &T, x: &T| T::minn(*acc, *x), |p: &T, q: &T| T::minn(*p, *q)))],
+        Max => vec![T::wrap(fold_axes(a, axes, T::lowest(), |acc: &T, x: &T| T::maxn(*acc, *x), |p: &T, q: &T| T::maxn(*p, *q)))],
+        Any => vec![Chunk::Bool(fold_axes(a, axes, false, |acc: &bool, x: &T| *acc | x.cast::<bool>(), |p: &bool, q: &bool| *p | *q))],
+        All => vec![Chunk::Bool(fold_axes(a, axes, true, |acc: &bool, x: &T| *acc & x.cast::<bool>(), |p: &bool, q: &bool| *p & *q))],
+        _ => return Ok(None),
+    }))
+}
+
 fn partial_typed<T: Element + Ordered>(spec: &ReduceSpec, a: &ArrayD<T>, axis_offset: usize) -> Result<Partial> {
     use ReduceKind::*;
+    if let Some(p) = partial_by_lanes(spec, a)? {
+        return Ok(p);
+    }
     let kshape = keep_shape(a.shape(), &spec.axes);
     let (data, outer, inner) = rows(a, &spec.axes);
     let sum_dtype = T::DTYPE.sum_dtype();
