@@ -176,6 +176,18 @@ fn partial_by_lanes<T: Element + Ordered>(spec: &ReduceSpec, a: &ArrayD<T>) -> R
             }, |p: &(f64, f64), q: &(f64, f64)| (p.0 + q.0, p.1 + q.1));
             vec![Chunk::F64(r.mapv(|t| t.0)), Chunk::F64(r.mapv(|t| t.1))]
         }
+        Var | Std => {
+            // two passes over lanes: the mean, then squared deviations from it
+            let n = count();
+            let sum = fold_axes(a, axes, 0.0f64, |acc: &f64, x: &T| acc + x.cast::<f64>(), |p: &f64, q: &f64| p + q);
+            let mean = sum.mapv(|s| if n > 0.0 { s / n } else { 0.0 });
+            let dev = ndarray::Zip::from(a).and_broadcast(&mean).map_collect(|x, m| {
+                let d = x.cast::<f64>() - m;
+                d * d
+            });
+            let m2 = fold_axes(&dev, axes, 0.0f64, |acc: &f64, x: &f64| acc + x, |p: &f64, q: &f64| p + q);
+            vec![Chunk::F64(ArrayD::from_elem(mean.raw_dim(), n)), Chunk::F64(mean), Chunk::F64(m2)]
+        }
         Min => vec![T::wrap(fold_axes(a, axes, T::highest(), |acc: &T, x: &T| T::minn(*acc, *x), |p: &T, q: &T| T::minn(*p, *q)))],
         Max => vec![T::wrap(fold_axes(a, axes, T::lowest(), |acc: &T, x: &T| T::maxn(*acc, *x), |p: &T, q: &T| T::maxn(*p, *q)))],
         Any => vec![Chunk::Bool(fold_axes(a, axes, false, |acc: &bool, x: &T| *acc | x.cast::<bool>(), |p: &bool, q: &bool| *p | *q))],
