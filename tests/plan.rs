@@ -13,7 +13,7 @@ fn fused_chain_feeds_the_reduction_one_program_per_chunk() {
     assert_eq!(graph.len(), 3, "{plan}");
     assert!(graph[2].contains("sum(axes=[0, 1]) <- fused[sin(((in0 * 2.0) + in1))]"), "{plan}");
     // tasks: the fused program runs once per chunk (12 chunks) in the partial layer
-    assert!(plan.contains("sum-partial <- fused[sin(((in0 * 2.0) + in1))] tasks=12"), "{plan}");
+    assert!(plan.contains("sum-partial <- fused[sin(((in0 * 2.0) + in1))] <- inline random-uniform, random-uniform tasks=12"), "{plan}");
     assert!(!plan.contains("L3: fused"), "no separate elementwise layer: {plan}");
     let (_, stats) = Executor::cpu().threads(2).compute_with_stats(&s).unwrap();
     assert_eq!(stats.tasks_named("sum-partial"), 12);
@@ -28,9 +28,10 @@ fn compute_many_evaluates_shared_chunks_once() {
     let m = x.mean(..).unwrap();
     let ex = Executor::cpu().threads(2);
     let (vals, stats) = ex.compute_many_with_stats(&[&s, &m]).unwrap();
-    // x has 3 x 2 = 6 chunks: the source and the exp program run once per chunk
-    assert_eq!(stats.tasks_named("random-normal"), 6, "{stats:?}");
-    assert_eq!(stats.tasks_named("fused[exp((in0 * 3.0))]"), 6, "{stats:?}");
+    // x has 3 x 2 = 6 chunks: the exp program (which generates its random
+    // block inline) runs once per chunk, though two reductions read x
+    assert_eq!(stats.tasks_named("fused[exp((in0 * 3.0))] <- inline random-normal"), 6, "{stats:?}");
+    assert_eq!(stats.tasks_named("random-normal"), 0, "{stats:?}");
     let whole = ex.compute(&x).unwrap();
     let sum: f64 = whole.iter().sum();
     assert!((vals[0].first().unwrap() - sum).abs() <= 1e-9 * sum.abs());
@@ -47,7 +48,7 @@ fn live_chunks_stay_bounded_over_many_chunks() {
         let y = floe::ones::<f64>([n * 10, 10], 10).unwrap();
         let z = ((&x + &y).sqrt() * 3.0 - &y).abs().sum(..).unwrap();
         let (_, st) = Executor::cpu().threads(2).compute_with_stats(&z).unwrap();
-        assert!(st.tasks >= 2 * n, "{st:?}");
+        assert!(st.tasks > n, "{st:?}"); // a partial per chunk (sources are made inline) plus the tree
         peaks.push(st.peak_live_chunks);
         // partials (a few bytes each): per tree level, at most split_every - 1
         // waiting for each thread that may run ahead

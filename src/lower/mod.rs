@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use crate::chunks::Chunks;
 use crate::expr::build::{is_broadcast_axis, layout};
-use crate::expr::{ExprGraph, NodeRef, Op, ReduceSpec};
-use crate::task::{InputRef, Layer, LayerId, LayerKind, TaskGraph};
+use crate::expr::{ExprGraph, NodeRef, Op, ReduceSpec, Source};
+use crate::task::{Inline, InputRef, Layer, LayerId, LayerKind, TaskGraph};
 
 /// Knobs of the lowering.
 #[derive(Clone, Debug)]
@@ -25,27 +25,29 @@ impl Default for LowerOptions {
 
 /// Lower an (optimized) expression graph.
 ///
-/// Sources read by several nodes (generated data, constants, in-memory
-/// arrays: cheap to produce again) get one layer per reader, so their blocks
-/// are produced right where they are read instead of being held until the
-/// last reader runs: `x - x.mean(0)` then holds no block of `x` across the
-/// mean.
+/// Generated sources (constants, ranges, random numbers: cheap to produce
+/// again) get no layer of their own: an elementwise or reduction task reading
+/// one makes its block itself, and any other reader gets its own source
+/// layer. So their blocks are produced where they are read, never held until
+/// a later reader runs: `x - x.mean(0)` holds no block of `x` across the
+/// mean. In-memory arrays keep one layer (their blocks are shared, not copied).
 pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
     let mut tg = TaskGraph::default();
     let mut layer_of: HashMap<u64, LayerId> = HashMap::new();
-    let readers = g.consumers();
     let roots: Vec<u64> = g.roots.iter().map(|r| r.id).collect();
+    let generated = |n: &NodeRef| matches!(&n.op, Op::Source(s) if !matches!(s, Source::Data(_))) && !roots.contains(&n.id);
     for n in g.topo() {
-        let shared_source = matches!(n.op, Op::Source(_)) && readers[&n.id] > 1 && !roots.contains(&n.id);
-        if shared_source {
-            continue; // lowered at each reader
+        if generated(&n) {
+            continue; // made where it is read
         }
-        // a fresh layer for each shared source this node reads
+        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. });
         let mut local = HashMap::new();
-        for i in n.inputs() {
-            if matches!(i.op, Op::Source(_)) && !layer_of.contains_key(&i.id) {
-                let l = lower_node(&mut tg, i, &layer_of, opts);
-                local.insert(i.id, l);
+        if !inlines {
+            for i in n.inputs() {
+                if generated(i) {
+                    let l = lower_node(&mut tg, i, &layer_of, opts);
+                    local.insert(i.id, l);
+                }
             }
         }
         let l = if local.is_empty() {
@@ -75,10 +77,19 @@ fn array_layer(n: &NodeRef, kind: LayerKind) -> Layer {
 fn input_refs(inputs: &[NodeRef], out_shape: &[usize], layer_of: &HashMap<u64, LayerId>) -> Vec<InputRef> {
     inputs
         .iter()
-        .map(|i| InputRef {
-            layer: layer_of[&i.id],
-            offset: out_shape.len() - i.shape.len(),
-            bcast: (0..i.shape.len()).map(|k| is_broadcast_axis(&i.shape, k, out_shape)).collect(),
+        .map(|i| {
+            let inline = match (&i.op, layer_of.get(&i.id)) {
+                (Op::Source(s), None) => {
+                    Some(Inline { source: s.clone(), shape: i.shape.clone(), chunks: i.chunks.clone(), dtype: i.dtype })
+                }
+                _ => None,
+            };
+            InputRef {
+                layer: layer_of.get(&i.id).copied().unwrap_or(usize::MAX),
+                offset: out_shape.len() - i.shape.len(),
+                bcast: (0..i.shape.len()).map(|k| is_broadcast_axis(&i.shape, k, out_shape)).collect(),
+                inline,
+            }
         })
         .collect()
 }

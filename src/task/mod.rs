@@ -14,13 +14,26 @@ pub type TaskId = usize;
 
 /// How a layer reads one of its array inputs: which layer, and, per input
 /// axis, whether it broadcasts (block 0) or follows the task's block index.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct InputRef {
+    /// The producing layer (unused when `inline` is set).
     pub layer: LayerId,
     /// Number of leading task-grid axes the input does not have.
     pub offset: usize,
     /// Per input axis: true where the input broadcasts along it.
     pub bcast: Vec<bool>,
+    /// A generated source (constant, range, random) read only here: the
+    /// task makes the block itself instead of depending on another task.
+    pub inline: Option<Inline>,
+}
+
+/// A source generated inside the task that reads it.
+#[derive(Clone)]
+pub struct Inline {
+    pub source: Source,
+    pub shape: Vec<usize>,
+    pub chunks: Chunks,
+    pub dtype: DType,
 }
 
 #[derive(Clone)]
@@ -67,12 +80,12 @@ impl LayerKind {
                 Source::Eye => "eye".into(),
                 Source::Random { dist, .. } => format!("random-{}", format!("{dist:?}").to_lowercase()),
             },
-            LayerKind::Map { program, .. } => format!("fused[{program}]"),
-            LayerKind::ReducePartial { program, spec, .. } => {
+            LayerKind::Map { program, inputs } => format!("fused[{program}]{}", inline_names(inputs)),
+            LayerKind::ReducePartial { program, spec, inputs, .. } => {
                 if program.is_identity() {
-                    format!("{}-partial", spec.kind.name())
+                    format!("{}-partial{}", spec.kind.name(), inline_names(inputs))
                 } else {
-                    format!("{}-partial <- fused[{program}]", spec.kind.name())
+                    format!("{}-partial <- fused[{program}]{}", spec.kind.name(), inline_names(inputs))
                 }
             }
             LayerKind::ReduceCombine { spec, finalize, .. } => {
@@ -85,6 +98,19 @@ impl LayerKind {
             LayerKind::Concat { .. } => "concatenate".into(),
             LayerKind::ExpandDims { .. } => "expand-dims".into(),
         }
+    }
+}
+
+fn inline_names(inputs: &[InputRef]) -> String {
+    let names: Vec<String> = inputs
+        .iter()
+        .filter_map(|i| i.inline.as_ref())
+        .map(|s| LayerKind::Source { source: s.source.clone(), shape: s.shape.clone() }.name())
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" <- inline {}", names.join(", "))
     }
 }
 
@@ -153,7 +179,7 @@ impl TaskGraph {
             LayerKind::Source { .. } => {}
             LayerKind::Map { inputs, .. } | LayerKind::ReducePartial { inputs, .. } => {
                 let mut b = Vec::new();
-                for inp in inputs {
+                for inp in inputs.iter().filter(|i| i.inline.is_none()) {
                     b.clear();
                     for (k, &bc) in inp.bcast.iter().enumerate() {
                         b.push(if bc { 0 } else { block[k + inp.offset] });

@@ -119,7 +119,7 @@ mod tests {
         let m = g.push(Layer {
             kind: LayerKind::Map {
                 program: Program::identity(DType::F64),
-                inputs: vec![InputRef { layer: src, offset: 0, bcast: vec![false] }],
+                inputs: vec![InputRef { layer: src, offset: 0, bcast: vec![false], inline: None }],
             },
             grid: vec![nblocks],
             chunks: Some(chunks),

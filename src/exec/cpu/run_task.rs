@@ -12,7 +12,7 @@ use super::source::source_block;
 use crate::dtype::{Element, Prim};
 use crate::error::{Error, Result};
 use crate::expr::ScanKind;
-use crate::task::{LayerId, LayerKind, TaskGraph, TaskId};
+use crate::task::{InputRef, LayerId, LayerKind, TaskGraph, TaskId};
 
 /// What a task produces.
 #[derive(Debug)]
@@ -64,13 +64,15 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
             }
             new(source_block(source, shape, chunks, block, l.dtype)?)
         }
-        LayerKind::Map { program, .. } => {
+        LayerKind::Map { program, inputs: refs } => {
             let chunks = l.chunks.as_ref().expect("map layers have chunks");
-            let ins: Vec<&Chunk> = inputs.iter().map(|v| v.block()).collect::<Result<_>>()?;
+            let made = make_inline(refs, block)?;
+            let ins = gather_inputs(refs, &made, inputs)?;
             new(interp::eval(program, &ins, &chunks.block_shape(block))?)
         }
-        LayerKind::ReducePartial { program, spec, in_chunks, .. } => {
-            let ins: Vec<&Chunk> = inputs.iter().map(|v| v.block()).collect::<Result<_>>()?;
+        LayerKind::ReducePartial { program, spec, in_chunks, inputs: refs, .. } => {
+            let made = make_inline(refs, block)?;
+            let ins = gather_inputs(refs, &made, inputs)?;
             let shape = in_chunks.block_shape(block);
             if !program.is_identity() && spec.axes.len() == shape.len() && !shape.is_empty() {
                 // the fused block never exists: tiles go straight into the reduction
@@ -130,6 +132,31 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
         LayerKind::Concat { .. } => Ok(Output::Same(inputs[0].clone())),
         LayerKind::ExpandDims { axis, .. } => new(inputs[0].block()?.clone().insert_axis(*axis)),
     }
+}
+
+/// Generate the blocks of the inline sources of a task.
+fn make_inline(refs: &[InputRef], block: &[usize]) -> Result<Vec<Option<Chunk>>> {
+    refs.iter()
+        .map(|r| match &r.inline {
+            None => Ok(None),
+            Some(s) => {
+                let b: Vec<usize> = r.bcast.iter().enumerate().map(|(k, &bc)| if bc { 0 } else { block[k + r.offset] }).collect();
+                source_block(&s.source, &s.shape, &s.chunks, &b, s.dtype).map(Some)
+            }
+        })
+        .collect()
+}
+
+/// The input blocks of a task in program order: inline blocks and dependency values.
+fn gather_inputs<'a>(refs: &[InputRef], made: &'a [Option<Chunk>], deps: &'a [Arc<Value>]) -> Result<Vec<&'a Chunk>> {
+    let mut it = deps.iter();
+    refs.iter()
+        .zip(made)
+        .map(|(_, m)| match m {
+            Some(c) => Ok(c),
+            None => it.next().ok_or_else(|| Error::Execution("internal: missing task input".into()))?.block(),
+        })
+        .collect()
 }
 
 fn scan_local(kind: ScanKind, axis: usize, c: &Chunk) -> Result<Chunk> {
