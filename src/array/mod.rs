@@ -122,7 +122,7 @@ impl Executor {
             Ok(g) => g,
             Err(e) => return format!("plan error: {e}"),
         };
-        let tasks = match self.plan(roots) {
+        let tasks = match self.lower_checked(&g) {
             Ok(t) => t.explain(),
             Err(e) => format!("plan error: {e}\n"),
         };

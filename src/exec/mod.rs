@@ -92,8 +92,12 @@ impl Executor {
 
     /// The task graph these roots run as.
     pub fn plan(&self, roots: &[NodeRef]) -> Result<TaskGraph> {
-        let g = self.optimize(roots)?;
-        let tg = lower(&g, &LowerOptions { split_every: self.split_every });
+        self.lower_checked(&self.optimize(roots)?)
+    }
+
+    /// Lower an optimized graph and check every task against the memory limit.
+    pub(crate) fn lower_checked(&self, g: &ExprGraph) -> Result<TaskGraph> {
+        let tg = lower(g, &LowerOptions { split_every: self.split_every });
         if let Some(limit) = self.memory_limit {
             for l in &tg.layers {
                 if l.block_bytes > limit {

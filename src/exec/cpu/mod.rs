@@ -97,7 +97,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
         let mut block = Vec::new();
         let mut inputs: Vec<Arc<Value>> = Vec::new();
         loop {
-            let task;
+            let (task, layer);
             {
                 let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
                 loop {
@@ -118,7 +118,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     }
                     st = cv.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
-                let layer = g.locate(task, &mut block);
+                layer = g.locate(task, &mut block);
                 g.deps(layer, &block, &mut deps);
                 inputs.clear();
                 for &d in &deps {
@@ -133,7 +133,6 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                 }
                 st.running += 1;
             }
-            let layer = g.locate(task, &mut block);
             // a bug in a kernel must not take the process down or hang the other workers
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_task::run(g, layer, &block, &deps, &inputs)))
                 .unwrap_or_else(|p| {

@@ -53,17 +53,17 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
     let l = &g.layers[layer];
     let new = |c: Chunk| Ok(Output::New(Value::Block(c)));
     match &l.kind {
-        LayerKind::Source { source, shape } => {
-            let chunks = l.chunks.as_ref().expect("source layers have chunks");
-            if let crate::expr::Source::Data(d) = source {
-                // in-memory blocks are passed on, not copied
-                if let Some(b) = d.downcast_ref::<super::source::InMemoryBlocks>() {
-                    let lin = crate::chunks::linear_index(block, &chunks.numblocks());
-                    return Ok(Output::Same(b.0[lin].clone()));
-                }
+        LayerKind::Source { source, shape } => match source {
+            // in-memory blocks are passed on, not copied
+            crate::expr::Source::Data(d) => {
+                let blocks = d
+                    .downcast_ref::<super::source::InMemoryBlocks>()
+                    .ok_or_else(|| Error::Execution("internal: in-memory source of an unknown kind".into()))?;
+                let chunks = l.chunks.as_ref().expect("source layers have chunks");
+                Ok(Output::Same(blocks.0[crate::chunks::linear_index(block, &chunks.numblocks())].clone()))
             }
-            new(source_block(source, shape, chunks, block, l.dtype)?)
-        }
+            _ => new(source_block(source, shape, l.chunks.as_ref().expect("source layers have chunks"), block, l.dtype)?),
+        },
         LayerKind::Map { program, inputs: refs } => {
             let chunks = l.chunks.as_ref().expect("map layers have chunks");
             let made = make_inline(refs, block)?;

@@ -19,13 +19,8 @@ pub fn source_block(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usi
     let bshape = chunks.block_shape(block);
     let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
     match src {
-        Source::Data(d) => {
-            let blocks = d
-                .downcast_ref::<InMemoryBlocks>()
-                .ok_or_else(|| Error::Execution("internal: in-memory source of an unknown kind".into()))?;
-            let lin = crate::chunks::linear_index(block, &chunks.numblocks());
-            Ok(blocks.0[lin].block()?.clone())
-        }
+        // in-memory blocks are shared, not made: the executor hands them out
+        Source::Data(_) => Err(Error::Execution("internal: in-memory blocks are not generated".into())),
         Source::Full(v) => Ok(Chunk::full(&bshape, *v)),
         Source::Arange { start: s0, step } => crate::dispatch_dtype!(dtype, T => {
             let n = bshape[0];
@@ -97,10 +92,15 @@ fn arange_value<T: Element>(start: Scalar, step: Scalar, i: u64) -> T {
     match (start.prim(), step.prim()) {
         (Prim::F(s), Prim::F(d)) => T::from_prim(Prim::F(s + i as f64 * d)),
         (Prim::U(s), Prim::U(d)) => T::from_prim(Prim::U(s.wrapping_add(i.wrapping_mul(d)))),
-        (p, q) => {
-            let si = match p { Prim::I(v) => v, Prim::U(v) => v as i64, Prim::B(b) => b as i64, Prim::F(v) => v as i64 };
-            let di = match q { Prim::I(v) => v, Prim::U(v) => v as i64, Prim::B(b) => b as i64, Prim::F(v) => v as i64 };
-            T::from_prim(Prim::I(si.wrapping_add((i as i64).wrapping_mul(di))))
-        }
+        (p, q) => T::from_prim(Prim::I(prim_i64(p).wrapping_add((i as i64).wrapping_mul(prim_i64(q))))),
+    }
+}
+
+fn prim_i64(p: Prim) -> i64 {
+    match p {
+        Prim::I(v) => v,
+        Prim::U(v) => v as i64,
+        Prim::B(b) => b as i64,
+        Prim::F(v) => v as i64,
     }
 }
