@@ -26,6 +26,7 @@
 //! | [`exec`] | [`Executor`] configuration; [`exec::cpu`]: the threaded scheduler, the tiled Program interpreter, block kernels |
 //! | [`chunks`], [`dtype`], [`error`] | [`Chunks`]/[`ChunkSpec`], [`Element`]/[`DType`], the one [`Error`] |
 //! | [`rng`] | the counter-based (Philox) random streams |
+//! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs) |
 //! | [`dask`] | floe for dask users: dask.array names → floe names |
 //!
 //! Semantics follow NumPy (broadcasting, reductions, NaN handling) with the
@@ -42,13 +43,18 @@ pub mod expr;
 pub mod lower;
 pub mod opt;
 pub mod rng;
+pub mod store;
 pub mod task;
 
-pub use array::{arange, concatenate, eye, from_ndarray, full, linspace, ones, random, stack, where_, zeros, Array, Axes, Operand};
+pub use array::{
+    arange, concatenate, eye, from_ndarray, from_zarr, full, linspace, ones, open_zarr, random, stack, where_, zeros, Array,
+    Axes, Operand,
+};
 pub use chunks::{ChunkSpec, Chunks};
 pub use dtype::{DType, Element, FloatElement, Numeric, SignedElement};
 pub use error::{Error, Result};
 pub use exec::{Executor, Stats};
+pub use store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 pub use ndarray::s;
 
 /// Boundary handling of `map_overlap` (not available yet).
@@ -59,9 +65,4 @@ pub enum Boundary<T> {
     Nearest,
     Constant(T),
     None,
-}
-
-/// Opening Zarr arrays is not built yet: returns `Error::NotImplemented`.
-pub fn open_zarr<T: Element>(path: impl AsRef<std::path::Path>) -> Result<Array<T>> {
-    Err(Error::NotImplemented(format!("open_zarr({}): Zarr storage is not built yet", path.as_ref().display())))
 }

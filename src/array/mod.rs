@@ -8,6 +8,7 @@ mod ops;
 pub mod random;
 mod reduce;
 mod shape;
+mod zarr;
 
 use std::marker::PhantomData;
 
@@ -23,6 +24,7 @@ pub use create::{arange, eye, from_ndarray, full, linspace, ones, zeros};
 pub use elementwise::{where_, Operand};
 pub use reduce::Axes;
 pub use shape::{concatenate, stack};
+pub use zarr::{from_zarr, open_zarr};
 
 /// A lazy, chunked n-dimensional array of `T`. Cheap to clone (a reference
 /// to a graph node). Building one does nothing until it is computed.
@@ -86,7 +88,9 @@ impl<T: Element> Array<T> {
     pub fn explain(&self) -> String {
         Executor::default().explain(&[self.node.clone()])
     }
-    /// Write as a Zarr v3 array (not available yet).
+    /// Write as a Zarr v3 array (zstd; irregular chunks regularised to the
+    /// largest block per axis) with the default executor. Fails if an array
+    /// exists at `path`: use [`Executor::to_zarr_with`] to overwrite or resume.
     pub fn to_zarr(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         Executor::default().to_zarr(self, path)
     }
@@ -127,12 +131,5 @@ impl Executor {
             Err(e) => format!("plan error: {e}\n"),
         };
         format!("{}-- tasks --\n{}", g.explain(), tasks)
-    }
-    /// Write an array as a Zarr v3 store (not available yet).
-    pub fn to_zarr<T: Element>(&self, _a: &Array<T>, path: impl AsRef<std::path::Path>) -> Result<()> {
-        Err(crate::Error::NotImplemented(format!(
-            "to_zarr({}): Zarr storage is not built yet",
-            path.as_ref().display()
-        )))
     }
 }

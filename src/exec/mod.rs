@@ -2,12 +2,13 @@
 //! the path from arrays to results: optimize → lower → order → run.
 
 pub mod cpu;
+mod to_zarr;
 
 use crate::error::{Error, Result};
 use crate::expr::{ExprGraph, NodeRef};
 use crate::lower::{lower, LowerOptions};
 use crate::opt::Pipeline;
-use crate::task::order::schedule;
+use crate::task::order::schedule_blocks;
 use crate::task::TaskGraph;
 
 /// What a run did: task counts, peak memory held in chunks, time.
@@ -111,12 +112,23 @@ impl Executor {
     /// Compute the roots; results in order, as host chunks, with run statistics.
     pub(crate) fn run_nodes(&self, roots: &[NodeRef]) -> Result<(Vec<cpu::chunk::Chunk>, Stats)> {
         let tg = self.plan(roots)?;
-        let sched = schedule(&tg);
+        self.run_graph(&tg, &|_, _| true, None)
+    }
+
+    /// Run the output blocks of `tg` that `wanted(output, block)` keeps; with
+    /// a sink, blocks go there instead of into assembled results.
+    pub(crate) fn run_graph(
+        &self,
+        tg: &TaskGraph,
+        wanted: &dyn Fn(usize, usize) -> bool,
+        sink: Option<cpu::Sink<'_>>,
+    ) -> Result<(Vec<cpu::chunk::Chunk>, Stats)> {
+        let sched = schedule_blocks(tg, wanted);
         match self.backend {
             Backend::Cpu => cpu::run(
-                &tg,
+                tg,
                 &sched,
-                &cpu::RunConfig { threads: self.threads, memory_limit: self.memory_limit, progress: self.progress },
+                &cpu::RunConfig { threads: self.threads, memory_limit: self.memory_limit, progress: self.progress, sink },
             ),
         }
     }

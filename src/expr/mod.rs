@@ -43,6 +43,16 @@ pub enum Distribution {
     Normal,
 }
 
+/// An array held in a store (a Zarr array). The expression graph knows only
+/// this description; the executor downcasts `as_any` to the store's type.
+pub trait StoredArray: Send + Sync {
+    /// Where the array lives, for plans and errors (e.g. `zarr:/data/t2m.zarr`).
+    fn describe(&self) -> String;
+    /// The full stored shape.
+    fn stored_shape(&self) -> &[usize];
+    fn as_any(&self) -> &dyn Any;
+}
+
 /// Operations without array inputs.
 #[derive(Clone)]
 pub enum Source {
@@ -58,6 +68,18 @@ pub enum Source {
     Eye,
     /// Counter-based random numbers: element at flat index i depends on (seed, i) only.
     Random { dist: Distribution, a: f64, b: f64, seed: u64 },
+    /// The region of a stored array starting at `origin` with the node's
+    /// shape: element i of the node is element `origin + i` of the store.
+    /// Read inside the tasks that use it (like a generated source): reading
+    /// again is cheaper than holding blocks.
+    Stored { array: Arc<dyn StoredArray>, origin: Vec<usize> },
+}
+
+impl Source {
+    /// Sources whose blocks are cheap to make again (everything but in-memory data).
+    pub fn reproducible(&self) -> bool {
+        !matches!(self, Source::Data(_))
+    }
 }
 
 /// What a node computes from its inputs.
@@ -130,6 +152,13 @@ impl Node {
                 Source::Eye => "eye".to_string(),
                 Source::Random { dist, a, b, seed } => {
                     format!("random_{}({a:?}, {b:?}, seed={seed})", format!("{dist:?}").to_lowercase())
+                }
+                Source::Stored { array, origin } => {
+                    if origin.iter().all(|&o| o == 0) && array.stored_shape() == self.shape.as_slice() {
+                        format!("read({})", array.describe())
+                    } else {
+                        format!("read({} from {origin:?})", array.describe())
+                    }
                 }
             },
             Op::Map { program, .. } => format!("map[{program}]"),

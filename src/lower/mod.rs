@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::chunks::Chunks;
 use crate::expr::build::{is_broadcast_axis, layout};
-use crate::expr::{ExprGraph, NodeRef, Op, ReduceSpec, Source};
+use crate::expr::{ExprGraph, NodeRef, Op, ReduceSpec};
 use crate::task::{Inline, InputRef, Layer, LayerId, LayerKind, TaskGraph};
 
 /// Knobs of the lowering.
@@ -25,8 +25,8 @@ impl Default for LowerOptions {
 
 /// Lower an (optimized) expression graph.
 ///
-/// Generated sources (constants, ranges, random numbers: cheap to produce
-/// again) get no layer of their own: an elementwise or reduction task reading
+/// Generated and stored sources (constants, ranges, random numbers, Zarr
+/// reads: cheap to produce again) get no layer of their own: an elementwise or reduction task reading
 /// one makes its block itself, and any other reader gets its own source
 /// layer. So their blocks are produced where they are read, never held until
 /// a later reader runs: `x - x.mean(0)` holds no block of `x` across the
@@ -35,7 +35,7 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
     let mut tg = TaskGraph::default();
     let mut layer_of: HashMap<u64, LayerId> = HashMap::new();
     let roots: Vec<u64> = g.roots.iter().map(|r| r.id).collect();
-    let generated = |n: &NodeRef| matches!(&n.op, Op::Source(s) if !matches!(s, Source::Data(_))) && !roots.contains(&n.id);
+    let generated = |n: &NodeRef| matches!(&n.op, Op::Source(s) if s.reproducible()) && !roots.contains(&n.id);
     for n in g.topo() {
         if generated(&n) {
             continue; // made where it is read

@@ -1,5 +1,8 @@
-//! Merge rechunks: `rechunk(rechunk(x, a), b)` becomes `rechunk(x, b)`, and a
-//! rechunk to the chunks its input already has disappears.
+//! Merge rechunks: `rechunk(rechunk(x, a), b)` becomes `rechunk(x, b)`, a
+//! rechunk to the chunks its input already has disappears, and a rechunk of
+//! a reproducible source (constants, ranges, random numbers, stored arrays)
+//! becomes that source with the new chunks: its blocks are made (or read)
+//! directly in the new shape, never assembled from pieces.
 
 use super::Pass;
 use crate::error::Result;
@@ -21,6 +24,12 @@ impl Pass for RechunkMerge {
                 }
                 if src.chunks == n.chunks {
                     src
+                } else if let Op::Source(s) = &src.op {
+                    if s.reproducible() {
+                        build::source(s.clone(), src.shape.clone(), src.dtype, n.chunks.clone())
+                    } else {
+                        build::rechunk(&src, n.chunks.clone())
+                    }
                 } else if src.id == ins[0].id && ins[0].id == n.inputs()[0].id {
                     n.clone()
                 } else {
@@ -42,7 +51,7 @@ mod tests {
     #[test]
     fn consecutive_rechunks_merge_and_noops_vanish() {
         let c = |v: Vec<usize>| Chunks::new(&[6], vec![v]).unwrap();
-        let x = build::source(Source::Full(Scalar::F64(1.0)), vec![6], DType::F64, c(vec![3, 3]));
+        let x = build::source(Source::Data(std::sync::Arc::new(0u8)), vec![6], DType::F64, c(vec![3, 3]));
         let a = build::rechunk(&x, c(vec![2, 2, 2]));
         let b = build::rechunk(&a, c(vec![1, 5]));
         let back = build::rechunk(&a, c(vec![3, 3]));
@@ -52,5 +61,17 @@ mod tests {
         assert!(g.roots[1].id == x.id);
         let again = RechunkMerge.run(g.clone()).unwrap();
         assert!(again.same_as(&g));
+    }
+
+    #[test]
+    fn rechunks_of_reproducible_sources_become_the_source() {
+        let c = |v: Vec<usize>| Chunks::new(&[6], vec![v]).unwrap();
+        let x = build::source(Source::Full(Scalar::F64(1.0)), vec![6], DType::F64, c(vec![3, 3]));
+        let r = build::rechunk(&build::rechunk(&x, c(vec![2, 2, 2])), c(vec![1, 5]));
+        let g = RechunkMerge.run(ExprGraph::new(vec![r])).unwrap();
+        let e = g.explain();
+        assert_eq!(e.matches("rechunk").count(), 0, "{e}");
+        assert!(matches!(g.roots[0].op, Op::Source(Source::Full(_))));
+        assert_eq!(g.roots[0].chunks, c(vec![1, 5]));
     }
 }

@@ -79,6 +79,7 @@ impl LayerKind {
                 Source::Linspace { .. } => "linspace".into(),
                 Source::Eye => "eye".into(),
                 Source::Random { dist, .. } => format!("random-{}", format!("{dist:?}").to_lowercase()),
+                Source::Stored { .. } => "read".into(),
             },
             LayerKind::Map { program, inputs } => format!("fused[{program}]{}", inline_names(inputs)),
             LayerKind::ReducePartial { program, spec, inputs, .. } => {

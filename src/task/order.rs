@@ -34,6 +34,13 @@ impl Schedule {
 
 /// Order the tasks needed for the output layers' blocks.
 pub fn schedule(g: &TaskGraph) -> Schedule {
+    schedule_blocks(g, &|_, _| true)
+}
+
+/// Order the tasks needed for the output blocks that `wanted(output, block
+/// index within the output layer)` keeps; tasks only the other blocks need are
+/// not run (`priority` stays `u32::MAX`).
+pub fn schedule_blocks(g: &TaskGraph, wanted: &dyn Fn(usize, usize) -> bool) -> Schedule {
     let n = g.ntasks();
     assert!(n < u32::MAX as usize, "more than 4 billion tasks");
     let mut priority = vec![u32::MAX; n];
@@ -46,9 +53,12 @@ pub fn schedule(g: &TaskGraph) -> Schedule {
     // explicit DFS stack: (task, expanded?)
     let mut stack: Vec<(TaskId, bool)> = Vec::new();
     let mut visited = vec![false; n];
-    for &out in &g.outputs {
+    for (oi, &out) in g.outputs.iter().enumerate() {
         let start = g.first_task(out);
         for t in start..start + g.layers[out].ntasks() {
+            if !wanted(oi, t - start) {
+                continue;
+            }
             consumers[t] += 1;
             push_root(t, &mut stack);
             while let Some((t, expanded)) = stack.pop() {
@@ -141,6 +151,15 @@ mod tests {
         assert_eq!(s.readers(0), &[4]);
         assert_eq!(s.consumers[4], 1);
         assert_eq!(s.n_deps[4], 1);
+    }
+
+    #[test]
+    fn unwanted_output_blocks_and_their_inputs_are_not_scheduled() {
+        let g = chain(4);
+        let s = schedule_blocks(&g, &|_, b| b % 2 == 1);
+        assert_eq!(s.order, vec![1, 5, 3, 7]);
+        assert_eq!(s.priority[0], u32::MAX);
+        assert_eq!(s.n_needed(), 4);
     }
 
     #[test]

@@ -46,14 +46,21 @@ impl State {
     }
 }
 
+/// Where output blocks go instead of into assembled results:
+/// `sink(output, block index, block)`, called on the worker that made it.
+pub type Sink<'a> = &'a (dyn Fn(usize, &[usize], &Chunk) -> Result<()> + Sync);
+
 /// Settings of one run.
-pub struct RunConfig {
+pub struct RunConfig<'a> {
     pub threads: usize,
     pub memory_limit: Option<u64>,
     pub progress: bool,
+    /// When set, output blocks are handed to the sink and not kept.
+    pub sink: Option<Sink<'a>>,
 }
 
-/// Run the needed tasks of `g`; returns the output arrays, assembled.
+/// Run the needed tasks of `g`; returns the output arrays, assembled (empty
+/// placeholders when a sink took the blocks).
 pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, Stats)> {
     let n = g.ntasks();
     let t0 = Instant::now();
@@ -152,6 +159,10 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                 };
                 for &(l, i) in &output_layers {
                     if l == layer {
+                        if let Some(sink) = cfg.sink {
+                            sink(i, &block, v.block()?)?;
+                            continue;
+                        }
                         let chunks = g.layers[l].chunks.as_ref().expect("output layers have chunks");
                         let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
                         let mut o = outputs[i].lock().unwrap_or_else(|e| e.into_inner());
@@ -232,6 +243,9 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     }
     let mut stats = st.stats;
     stats.seconds = t0.elapsed().as_secs_f64();
+    if cfg.sink.is_some() {
+        return Ok((Vec::new(), stats));
+    }
     let outs = outputs
         .into_iter()
         .zip(&g.outputs)

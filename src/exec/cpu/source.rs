@@ -22,6 +22,14 @@ pub fn source_block(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usi
         // in-memory blocks are shared, not made: the executor hands them out
         Source::Data(_) => Err(Error::Execution("internal: in-memory blocks are not generated".into())),
         Source::Full(v) => Ok(Chunk::full(&bshape, *v)),
+        Source::Stored { array, origin } => {
+            let z = array
+                .as_any()
+                .downcast_ref::<crate::store::ZarrArray>()
+                .ok_or_else(|| Error::Execution("internal: stored array of an unknown kind".into()))?;
+            let at: Vec<usize> = start.iter().zip(origin).map(|(s, o)| s + o).collect();
+            crate::dispatch_dtype!(dtype, T => Ok(T::wrap(z.read::<T>(&at, &bshape)?)))
+        }
         Source::Arange { start: s0, step } => crate::dispatch_dtype!(dtype, T => {
             let n = bshape[0];
             let off = start[0];

@@ -1,0 +1,100 @@
+//! `Executor::to_zarr`: stream an array into a Zarr v3 store, block by
+//! block, in parallel, never holding the array. Blocks are aligned with the
+//! stored chunks first (a rechunk that the optimizer folds into stored and
+//! generated sources), so every block writes whole chunks and no two tasks
+//! touch the same chunk. See [`crate::store::write`] for the write protocol.
+
+use std::path::Path;
+
+use super::cpu::chunk::Chunk;
+use super::{Executor, Stats};
+use crate::chunks::Chunks;
+use crate::dtype::Element;
+use crate::error::Result;
+use crate::expr::build;
+use crate::store::write::{ZarrWriteOptions, ZarrWriter};
+use crate::Array;
+
+/// The stored chunk shape of an array written with these options: the
+/// requested one, or the largest block per axis (at least 1).
+pub(crate) fn store_chunk_shape(chunks: &Chunks, o: &ZarrWriteOptions) -> Vec<usize> {
+    match &o.chunks {
+        Some(c) => c.clone(),
+        None => chunks.max_block().iter().map(|&b| b.max(1)).collect(),
+    }
+}
+
+/// Whether every block boundary of `chunks` is a stored-chunk boundary.
+fn aligned(chunks: &Chunks, store: &[usize]) -> bool {
+    (0..chunks.ndim()).all(|k| {
+        let len: usize = chunks.axis(k).iter().sum();
+        chunks.bounds(k).iter().all(|&b| b % store[k] == 0 || b == len)
+    })
+}
+
+/// Blocks that are whole stored chunks: `chunks` itself when aligned, else
+/// the stored chunk grid.
+fn write_blocks(chunks: &Chunks, store: &[usize]) -> Chunks {
+    if aligned(chunks, store) {
+        return chunks.clone();
+    }
+    let shape = chunks.shape();
+    let sizes = shape
+        .iter()
+        .zip(store)
+        .map(|(&len, &c)| {
+            if len == 0 {
+                return vec![0];
+            }
+            let mut v = vec![c; len / c];
+            if len % c != 0 {
+                v.push(len % c);
+            }
+            v
+        })
+        .collect();
+    Chunks::from_sizes_unchecked(sizes)
+}
+
+impl Executor {
+    /// Write `a` as a Zarr v3 array at `path` (zstd; its blocks regularised to
+    /// the largest block per axis). Fails if an array exists there.
+    pub fn to_zarr<T: Element>(&self, a: &Array<T>, path: impl AsRef<Path>) -> Result<()> {
+        self.to_zarr_with(a, path, &ZarrWriteOptions::new()).map(|_| ())
+    }
+
+    /// Write `a` as a Zarr v3 array with these options; returns the run's statistics.
+    pub fn to_zarr_with<T: Element>(&self, a: &Array<T>, path: impl AsRef<Path>, o: &ZarrWriteOptions) -> Result<Stats> {
+        let path = path.as_ref();
+        let node = a.node();
+        let store_chunks = store_chunk_shape(&node.chunks, o);
+        // plan before touching the disk: a plan that cannot run writes nothing
+        let blocks = write_blocks(&node.chunks, &store_chunks.iter().map(|&c| c.max(1)).collect::<Vec<_>>());
+        let node = if blocks == node.chunks { node.clone() } else { build::rechunk(node, blocks) };
+        let g = self.optimize(&[node.clone()])?;
+        let tg = self.lower_checked(&g)?;
+        let writer = ZarrWriter::create(path, &node.shape, node.dtype, &store_chunks, o)?;
+        let out_chunks = tg.layers[tg.outputs[0]].chunks.clone().expect("output layers have chunks");
+        let grid = out_chunks.numblocks();
+        let start_of = |lin: usize| {
+            let mut b = Vec::new();
+            crate::chunks::multi_index(lin, &grid, &mut b);
+            let start: Vec<usize> = (0..b.len()).map(|k| out_chunks.offset(k, b[k])).collect();
+            (start, out_chunks.block_shape(&b))
+        };
+        let wanted = |_: usize, lin: usize| {
+            if !o.resume {
+                return true;
+            }
+            let (start, shape) = start_of(lin);
+            !writer.region_present(&start, &shape)
+        };
+        let sink = |_: usize, b: &[usize], c: &Chunk| -> Result<()> {
+            let start: Vec<usize> = (0..b.len()).map(|k| out_chunks.offset(k, b[k])).collect();
+            crate::with_chunk!(c, v, _T => writer.write_region(&start, v.view()))
+        };
+        let (_, stats) = self.run_graph(&tg, &wanted, Some(&sink))?;
+        writer.finish()?;
+        Ok(stats)
+    }
+}
