@@ -54,6 +54,7 @@ pub use chunks::{ChunkSpec, Chunks};
 pub use dtype::{DType, Element, FloatElement, Numeric, SignedElement};
 pub use error::{Error, Result};
 pub use exec::{Executor, Stats};
+pub use exec::rechunk_zarr::{RechunkReport, RechunkStage};
 pub use store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 pub use ndarray::s;
 

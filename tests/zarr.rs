@@ -286,3 +286,25 @@ fn a_plan_over_the_memory_limit_writes_nothing() {
     assert!(matches!(r, Err(Error::MemoryLimit { .. })), "{r:?}");
     assert!(!dir.exists());
 }
+
+#[test]
+fn a_slice_reads_only_the_stored_chunks_it_overlaps() {
+    let dir = scratch("slice-reads");
+    let _c = Cleanup(dir.clone());
+    let a = ArrayD::from_shape_fn(IxDyn(&[40, 30]), |i| (i[0] * 30 + i[1]) as f64);
+    floe::from_ndarray(&a, vec![10, 10]).unwrap().to_zarr(&dir).unwrap();
+    let z = Arc::new(ZarrArray::open(&dir).unwrap());
+    let x = floe::from_zarr::<f64>(z.clone()).unwrap();
+    let y = (&x * 2.0 + 1.0).slice(ndarray::s![12..18, 5..15]).unwrap();
+    let got = ex().compute(&y).unwrap();
+    assert_eq!(got, (&a * 2.0 + 1.0).slice(ndarray::s![12..18, 5..15]).to_owned().into_dyn());
+    assert_eq!(z.chunk_reads(), 2, "two stored chunks overlap rows 12..18, columns 5..15");
+    let plan = y.explain();
+    assert!(plan.contains("from [12, 5]"), "the slice is a region of the store:\n{plan}");
+    // a strided, reversed slice reads the blocks holding selected elements
+    let z = Arc::new(ZarrArray::open(&dir).unwrap());
+    let x = floe::from_zarr::<f64>(z.clone()).unwrap();
+    let y = x.slice(ndarray::s![..;-7, 3]).unwrap();
+    assert_eq!(ex().compute(&y).unwrap(), a.slice(ndarray::s![..;-7, 3]).to_owned().into_dyn());
+    assert_eq!(z.chunk_reads(), 4);
+}

@@ -52,7 +52,10 @@ fn python() -> Option<PathBuf> {
     let why = match probe {
         Ok(o) if o.status.success() => return Some(py),
         Ok(o) if o.status.code() == Some(3) => "its zarr is older than 3.1".to_string(),
-        Ok(o) => format!("`import zarr, numpy` failed: {}", String::from_utf8_lossy(&o.stderr).trim()),
+        Ok(o) => {
+            let err = String::from_utf8_lossy(&o.stderr);
+            format!("`import zarr, numpy` failed: {}", err.trim().lines().last().unwrap_or(""))
+        }
         Err(e) => format!("cannot run it: {e}"),
     };
     let msg = format!(

@@ -4,6 +4,7 @@
 
 mod create;
 mod elementwise;
+mod index;
 mod ops;
 pub mod random;
 mod reduce;

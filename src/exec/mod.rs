@@ -3,6 +3,7 @@
 
 pub mod cpu;
 mod to_zarr;
+pub mod rechunk_zarr;
 
 use crate::error::{Error, Result};
 use crate::expr::{ExprGraph, NodeRef};

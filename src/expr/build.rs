@@ -184,6 +184,56 @@ pub fn expand_dims(input: &NodeRef, axis: usize) -> Result<NodeRef> {
     ))
 }
 
+/// A strided selection (rank kept); the identity selection returns the input.
+pub fn slice(input: &NodeRef, axes: Vec<super::slice::AxisSlice>) -> NodeRef {
+    if axes.iter().zip(&input.shape).all(|(a, &n)| a.is_full(n)) {
+        return input.clone();
+    }
+    let shape: Vec<usize> = axes.iter().map(|a| a.len).collect();
+    let chunks = super::slice::sliced_chunks(&input.chunks, &axes);
+    Node::new(Op::Slice { axes, input: input.clone() }, shape, input.dtype, chunks)
+}
+
+/// Remove axes of length 1.
+pub fn squeeze(input: &NodeRef, axes: &[usize]) -> Result<NodeRef> {
+    let nd = input.shape.len();
+    let mut axes = axes.to_vec();
+    axes.sort_unstable();
+    for w in axes.windows(2) {
+        if w[0] == w[1] {
+            return Err(axis_err(w[0] as isize, nd, "squeeze: axis given twice"));
+        }
+    }
+    for &a in &axes {
+        if a >= nd {
+            return Err(axis_err(a as isize, nd, "squeeze"));
+        }
+        if input.shape[a] != 1 {
+            return Err(Error::Shape(format!(
+                "squeeze: axis {a} has length {}, not 1 (shape {:?})",
+                input.shape[a], input.shape
+            )));
+        }
+    }
+    if axes.is_empty() {
+        return Ok(input.clone());
+    }
+    let keep = |k: &usize| !axes.contains(k);
+    let shape: Vec<usize> = (0..nd).filter(keep).map(|k| input.shape[k]).collect();
+    let sizes: Vec<Vec<usize>> = (0..nd).filter(keep).map(|k| input.chunks.axis(k).to_vec()).collect();
+    // a squeezed axis has one block of length 1 (its chunks are [1])
+    let input = if axes.iter().all(|&a| input.chunks.axis(a).len() == 1) {
+        input.clone()
+    } else {
+        let mut c = input.chunks.to_vec();
+        for &a in &axes {
+            c[a] = vec![1];
+        }
+        rechunk(input, Chunks::from_sizes_unchecked(c))
+    };
+    Ok(Node::new(Op::Squeeze { axes, input: input.clone() }, shape, input.dtype, Chunks::from_sizes_unchecked(sizes)))
+}
+
 /// Join arrays along an existing axis.
 pub fn concat(axis: usize, inputs: &[NodeRef]) -> Result<NodeRef> {
     let first = inputs

@@ -8,6 +8,7 @@ pub mod explain;
 pub mod graph;
 pub mod program;
 pub mod reduce;
+pub mod slice;
 
 use std::any::Any;
 use std::fmt;
@@ -99,6 +100,10 @@ pub enum Op {
     Concat { axis: usize, inputs: Vec<NodeRef> },
     /// A new axis of length 1 at `axis`.
     ExpandDims { axis: usize, input: NodeRef },
+    /// A strided selection along every axis (rank kept).
+    Slice { axes: Vec<slice::AxisSlice>, input: NodeRef },
+    /// Axes of length 1 removed.
+    Squeeze { axes: Vec<usize>, input: NodeRef },
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -114,7 +119,11 @@ impl Node {
             Op::Map { inputs, .. } | Op::Reduce { inputs, .. } | Op::Concat { inputs, .. } => {
                 inputs.iter().collect()
             }
-            Op::Scan { input, .. } | Op::Rechunk { input } | Op::ExpandDims { input, .. } => vec![input],
+            Op::Scan { input, .. }
+            | Op::Rechunk { input }
+            | Op::ExpandDims { input, .. }
+            | Op::Slice { input, .. }
+            | Op::Squeeze { input, .. } => vec![input],
         }
     }
     /// A copy of this node's operation with other inputs (same order and count).
@@ -137,6 +146,8 @@ impl Node {
             Op::Scan { kind, axis, .. } => Op::Scan { kind: *kind, axis: *axis, input: one() },
             Op::Rechunk { .. } => Op::Rechunk { input: one() },
             Op::ExpandDims { axis, .. } => Op::ExpandDims { axis: *axis, input: one() },
+            Op::Slice { axes, .. } => Op::Slice { axes: axes.clone(), input: one() },
+            Op::Squeeze { axes, .. } => Op::Squeeze { axes: axes.clone(), input: one() },
         }
     }
     /// A description of the operation without its inputs, for plans and
@@ -173,6 +184,14 @@ impl Node {
             Op::Rechunk { .. } => "rechunk".to_string(),
             Op::Concat { axis, .. } => format!("concatenate(axis={axis})"),
             Op::ExpandDims { axis, .. } => format!("expand_dims(axis={axis})"),
+            Op::Slice { axes, .. } => {
+                let parts: Vec<String> = axes
+                    .iter()
+                    .map(|a| if a.step == 1 { format!("{}..{}", a.start, a.start + a.len) } else { format!("{}+{}*{}", a.start, a.step, a.len) })
+                    .collect();
+                format!("slice[{}]", parts.join(", "))
+            }
+            Op::Squeeze { axes, .. } => format!("squeeze(axes={axes:?})"),
         };
         format!("{base} {} {:?} chunks={}", self.dtype, self.shape, self.chunks.describe())
     }

@@ -107,6 +107,14 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
         Op::ExpandDims { axis, input } => {
             tg.push(array_layer(n, LayerKind::ExpandDims { input: layer_of[&input.id], axis: *axis }))
         }
+        Op::Slice { axes, input } => {
+            let blocks = axes.iter().enumerate().map(|(k, a)| crate::expr::slice::axis_blocks(input.chunks.axis(k), a)).collect();
+            let steps = axes.iter().map(|a| a.step).collect();
+            tg.push(array_layer(n, LayerKind::Slice { input: layer_of[&input.id], blocks, steps }))
+        }
+        Op::Squeeze { axes, input } => {
+            tg.push(array_layer(n, LayerKind::Squeeze { input: layer_of[&input.id], axes: axes.clone() }))
+        }
         Op::Concat { axis, inputs } => {
             let mut starts = Vec::with_capacity(inputs.len());
             let mut acc = 0;

@@ -6,6 +6,7 @@ pub mod cse;
 pub mod fuse;
 pub mod rechunk_merge;
 pub mod sanity;
+pub mod slice_pushdown;
 
 use crate::error::Result;
 use crate::expr::ExprGraph;
@@ -25,7 +26,10 @@ impl Default for Pipeline {
     fn default() -> Self {
         Pipeline {
             passes: vec![
-                // first: a rechunk of a rechunk becomes one, and a rechunk to the chunks
+                // first: slices move to the sources, so only selected elements are
+                // computed or read (may add rechunks, merged next)
+                Box::new(slice_pushdown::SlicePushdown),
+                // then: a rechunk of a rechunk becomes one, and a rechunk to the chunks
                 // the array already has disappears, so later passes see the real chains
                 Box::new(rechunk_merge::RechunkMerge),
                 // before fusion: equal subexpressions become one node with several readers,

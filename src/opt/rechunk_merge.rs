@@ -7,7 +7,8 @@
 use super::Pass;
 use crate::error::Result;
 use crate::expr::graph::with_new_inputs;
-use crate::expr::{build, ExprGraph, Op};
+use crate::chunks::Chunks;
+use crate::expr::{build, ExprGraph, Op, Source};
 
 pub struct RechunkMerge;
 
@@ -22,14 +23,20 @@ impl Pass for RechunkMerge {
                 while let Op::Rechunk { input } = &src.op {
                     src = input.clone();
                 }
+                let folded = match &src.op {
+                    Op::Source(s)
+                        if s.reproducible()
+                            && (!matches!(s, Source::Stored { .. })
+                                || read_amplification(&src.chunks, &n.chunks) <= 2.0) =>
+                    {
+                        Some(build::source(s.clone(), src.shape.clone(), src.dtype, n.chunks.clone()))
+                    }
+                    _ => None,
+                };
                 if src.chunks == n.chunks {
                     src
-                } else if let Op::Source(s) = &src.op {
-                    if s.reproducible() {
-                        build::source(s.clone(), src.shape.clone(), src.dtype, n.chunks.clone())
-                    } else {
-                        build::rechunk(&src, n.chunks.clone())
-                    }
+                } else if let Some(f) = folded {
+                    f
                 } else if src.id == ins[0].id && ins[0].id == n.inputs()[0].id {
                     n.clone()
                 } else {
@@ -41,10 +48,41 @@ impl Pass for RechunkMerge {
     }
 }
 
+/// How many times each stored element is decoded when every block of `to`
+/// reads the blocks of `from` it overlaps (1.0: each stored block once).
+/// A stored source is read in the new chunks directly only when this is
+/// small; otherwise each stored block is read once and cut up by a rechunk.
+pub fn read_amplification(from: &Chunks, to: &Chunks) -> f64 {
+    let mut f = 1.0;
+    for k in 0..from.ndim() {
+        let len: usize = from.axis(k).iter().sum();
+        if len == 0 {
+            return 1.0;
+        }
+        let fb = from.bounds(k);
+        let mut read = 0usize;
+        let mut at = 0usize;
+        for &b in to.axis(k) {
+            if b == 0 {
+                continue;
+            }
+            // old blocks overlapping [at, at + b)
+            let first = fb.partition_point(|&e| e <= at).saturating_sub(1);
+            let mut i = first;
+            while i + 1 < fb.len() && fb[i] < at + b {
+                read += fb[i + 1] - fb[i];
+                i += 1;
+            }
+            at += b;
+        }
+        f *= read as f64 / len as f64;
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunks::Chunks;
     use crate::dtype::{DType, Scalar};
     use crate::expr::Source;
 
@@ -61,6 +99,17 @@ mod tests {
         assert!(g.roots[1].id == x.id);
         let again = RechunkMerge.run(g.clone()).unwrap();
         assert!(again.same_as(&g));
+    }
+
+    #[test]
+    fn amplification_counts_overlapping_stored_blocks() {
+        let c = |v: Vec<Vec<usize>>| Chunks::new(&[v[0].iter().sum(), v[1].iter().sum()], v).unwrap();
+        let cols = c(vec![vec![100], vec![10; 10]]);
+        let rows = c(vec![vec![10; 10], vec![100]]);
+        assert_eq!(read_amplification(&cols, &cols), 1.0);
+        assert_eq!(read_amplification(&cols, &rows), 10.0);
+        let halves = c(vec![vec![100], vec![5; 20]]);
+        assert_eq!(read_amplification(&cols, &halves), 2.0);
     }
 
     #[test]

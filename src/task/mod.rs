@@ -67,6 +67,11 @@ pub enum LayerKind {
     /// Each output block is one block of one input.
     Concat { axis: usize, inputs: Vec<LayerId>, starts: Vec<usize> },
     ExpandDims { input: LayerId, axis: usize },
+    /// Per axis and output block: (input block, first element in it, count);
+    /// each output block is a strided view of one input block.
+    Slice { input: LayerId, blocks: Vec<Vec<(usize, usize, usize)>>, steps: Vec<isize> },
+    /// Length-1 axes removed (the input has one block along each).
+    Squeeze { input: LayerId, axes: Vec<usize> },
 }
 
 impl LayerKind {
@@ -98,6 +103,8 @@ impl LayerKind {
             LayerKind::Rechunk { .. } => "rechunk".into(),
             LayerKind::Concat { .. } => "concatenate".into(),
             LayerKind::ExpandDims { .. } => "expand-dims".into(),
+            LayerKind::Slice { .. } => "slice".into(),
+            LayerKind::Squeeze { .. } => "squeeze".into(),
         }
     }
 }
@@ -235,6 +242,17 @@ impl TaskGraph {
             LayerKind::ExpandDims { input, axis } => {
                 let mut b = block.to_vec();
                 b.remove(*axis);
+                out.push(self.task(*input, &b));
+            }
+            LayerKind::Slice { input, blocks, .. } => {
+                let b: Vec<usize> = blocks.iter().zip(block).map(|(m, &i)| m[i].0).collect();
+                out.push(self.task(*input, &b));
+            }
+            LayerKind::Squeeze { input, axes } => {
+                let mut b = block.to_vec();
+                for &a in axes {
+                    b.insert(a, 0);
+                }
                 out.push(self.task(*input, &b));
             }
         }

@@ -131,6 +131,37 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
         }
         LayerKind::Concat { .. } => Ok(Output::Same(inputs[0].clone())),
         LayerKind::ExpandDims { axis, .. } => new(inputs[0].block()?.clone().insert_axis(*axis)),
+        LayerKind::Slice { blocks, steps, .. } => {
+            let sl: Vec<ndarray::SliceInfoElem> = blocks
+                .iter()
+                .zip(block)
+                .zip(steps)
+                .map(|((m, &i), &step)| {
+                    let (_, first, n) = m[i];
+                    let k = step.unsigned_abs();
+                    let (lo, hi) = if n == 0 {
+                        (0, 0)
+                    } else if step > 0 {
+                        (first, first + (n - 1) * k + 1)
+                    } else {
+                        (first - (n - 1) * k, first + 1)
+                    };
+                    ndarray::SliceInfoElem::Slice { start: lo as isize, end: Some(hi as isize), step }
+                })
+                .collect();
+            let src = inputs[0].block()?;
+            new(crate::with_chunk!(src, a, T => T::wrap(a.slice(sl.as_slice()).to_owned())))
+        }
+        LayerKind::Squeeze { axes, .. } => {
+            let src = inputs[0].block()?;
+            new(crate::with_chunk!(src, a, T => {
+                let mut v = a.clone();
+                for &ax in axes.iter().rev() {
+                    v = v.index_axis_move(Axis(ax), 0);
+                }
+                T::wrap(v)
+            }))
+        }
     }
 }
 
