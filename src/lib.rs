@@ -33,6 +33,7 @@
 //! types of Rust: integer arithmetic wraps, integer division truncates and
 //! `x / 0 == 0` for integers, sums of integers accumulate in `i64`/`u64`.
 
+pub mod alloc;
 pub mod array;
 pub mod chunks;
 pub mod dask;
@@ -50,6 +51,7 @@ pub use array::{
     arange, concatenate, eye, from_ndarray, from_zarr, full, linspace, ones, open_zarr, random, stack, where_, zeros, Array,
     Axes, Operand,
 };
+pub use alloc::HugePageAlloc;
 pub use chunks::{ChunkSpec, Chunks};
 pub use dtype::{DType, Element, FloatElement, Numeric, SignedElement};
 pub use error::{Error, Result};
