@@ -100,7 +100,9 @@ fn demo_writes_plausible_outputs() {
 fn info_describes_arrays_and_groups() {
     let out = demo_out();
     let text = ok(&["info", s(&out.join("temperature.zarr"))]);
-    for want in ["Zarr v3 array", "1825 × 45 × 90", "float32", "365 × 45 × 90", "5 present on disk", "zstd", "fill value", "ratio"] {
+    for want in
+        ["Zarr v3 array", "1825 × 45 × 90", "float32", "365 × 45 × 90", "5 present on disk", "zstd", "fill value", "ratio"]
+    {
         assert!(text.contains(want), "floe info lacks `{want}`:\n{text}");
     }
     let group = ok(&["info", s(out)]);
@@ -132,9 +134,7 @@ fn demo_rerun_replaces_its_outputs() {
 /// A 2-d array on disk with chunks `chunks`.
 fn write_input<T: floe::Element>(dir: &Path, a: &floe::Array<T>, chunks: Vec<usize>) -> PathBuf {
     let p = dir.join("in.zarr");
-    Executor::cpu()
-        .to_zarr_with(a, &p, &floe::ZarrWriteOptions::new().chunks(chunks))
-        .unwrap();
+    Executor::cpu().to_zarr_with(a, &p, &floe::ZarrWriteOptions::new().chunks(chunks)).unwrap();
     p
 }
 
@@ -176,7 +176,11 @@ fn rechunk_through_an_intermediate_store_when_memory_is_tight() {
     assert!(text.contains("intermediate"), "{text}");
     assert_eq!(stored_chunks(&output), vec![200, 7]);
     assert_eq!(floe::open_zarr::<i32>(&output).unwrap().compute().unwrap(), a.compute().unwrap());
-    let leftovers: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains("floe-rechunk-tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("floe-rechunk-tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "intermediate store left behind");
     // not even one task fits
     let e = fails(&["rechunk", s(&input), s(&d.join("never.zarr")), "--chunks", "200,7", "--max-mem", "1KiB"]);
@@ -234,6 +238,9 @@ fn bad_arguments_give_one_line_errors() {
     assert!(e.contains("needs a value"), "{e}");
     let e = fails(&["info"]);
     assert!(e.contains("PATH"), "{e}");
+    // a plan that cannot fit the memory limit is refused before it runs
+    let e = fails(&["demo", "--out", s(&d.join("tiny")), "--memory-limit", "1MB"]);
+    assert!(e.contains("memory limit"), "{e}");
 }
 
 #[test]

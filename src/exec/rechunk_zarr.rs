@@ -19,9 +19,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use super::Executor;
+use crate::array::Array;
+use crate::chunks::ChunkSpec;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::expr::{build, NodeRef, Source};
 use crate::store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 
 /// One copy pass of a rechunk plan.
@@ -125,7 +130,14 @@ fn cost(stages: &[RechunkStage]) -> f64 {
 /// The intermediate chunks: `min(S, T)` grown (doubling, toward
 /// `max(S, T)`, the smallest relative size first) while both stages keep
 /// `want` threads within `max_mem`.
-fn intermediate(shape: &[usize], e: u64, s: &[usize], t: &[usize], threads: usize, max_mem: u64) -> Option<(Vec<usize>, [RechunkStage; 2])> {
+fn intermediate(
+    shape: &[usize],
+    e: u64,
+    s: &[usize],
+    t: &[usize],
+    threads: usize,
+    max_mem: u64,
+) -> Option<(Vec<usize>, [RechunkStage; 2])> {
     let nd = shape.len();
     let cap: Vec<usize> = (0..nd).map(|k| s[k].max(t[k]).min(shape[k].max(1))).collect();
     let mut i: Vec<usize> = (0..nd).map(|k| s[k].min(t[k]).min(cap[k])).collect();
@@ -157,6 +169,19 @@ fn intermediate(shape: &[usize], e: u64, s: &[usize], t: &[usize], threads: usiz
     Some((i, p))
 }
 
+/// The stored array at `path` read in blocks of `unit`: one subset read per
+/// block, whatever the read amplification (`open_zarr(path).rechunk(unit)`
+/// leaves a rechunk that misaligned reads would make a gather of stored
+/// blocks, whose memory the plan could not bound).
+fn unit_reads(path: &Path, unit: &[usize]) -> Result<NodeRef> {
+    let z = Arc::new(ZarrArray::open(path)?);
+    let shape = z.shape().to_vec();
+    let dtype = z.dtype();
+    let chunks = ChunkSpec::from(unit.to_vec()).resolve(&shape, dtype.size())?;
+    let origin = vec![0; shape.len()];
+    Ok(build::source(Source::Stored { array: z, origin }, shape, dtype, chunks))
+}
+
 fn intermediate_path(output: &Path) -> PathBuf {
     let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rechunk".into());
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -174,17 +199,50 @@ impl Drop for RemoveOnDrop {
 macro_rules! by_dtype {
     ($d:expr, $T:ident => $body:expr) => {
         match $d {
-            DType::Bool => { type $T = bool; $body }
-            DType::I8 => { type $T = i8; $body }
-            DType::I16 => { type $T = i16; $body }
-            DType::I32 => { type $T = i32; $body }
-            DType::I64 => { type $T = i64; $body }
-            DType::U8 => { type $T = u8; $body }
-            DType::U16 => { type $T = u16; $body }
-            DType::U32 => { type $T = u32; $body }
-            DType::U64 => { type $T = u64; $body }
-            DType::F32 => { type $T = f32; $body }
-            DType::F64 => { type $T = f64; $body }
+            DType::Bool => {
+                type $T = bool;
+                $body
+            }
+            DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            DType::U64 => {
+                type $T = u64;
+                $body
+            }
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
         }
     };
 }
@@ -245,7 +303,8 @@ impl Executor {
             _ if direct.threads > 0 => report.stages = vec![direct],
             _ => {
                 let i0: Vec<usize> = (0..nd).map(|k| s[k].min(t[k]).min(shape[k].max(1))).collect();
-                let via_bytes = stage(&shape, e, &s, &i0, 1, u64::MAX).task_bytes.max(stage(&shape, e, &i0, &t, 1, u64::MAX).task_bytes);
+                let via_bytes =
+                    stage(&shape, e, &s, &i0, 1, u64::MAX).task_bytes.max(stage(&shape, e, &i0, &t, 1, u64::MAX).task_bytes);
                 let needed = direct.task_bytes.min(via_bytes);
                 return Err(Error::MemoryLimit {
                     op: format!(
@@ -267,7 +326,14 @@ impl Executor {
     /// `output` with chunk shape `chunks`, holding at most about `max_mem`
     /// bytes of chunk data at once (see the module docs for the plan). With
     /// `overwrite`, an existing array at `output` is replaced.
-    pub fn rechunk_zarr(&self, input: &Path, output: &Path, chunks: &[usize], max_mem: u64, overwrite: bool) -> Result<RechunkReport> {
+    pub fn rechunk_zarr(
+        &self,
+        input: &Path,
+        output: &Path,
+        chunks: &[usize],
+        max_mem: u64,
+        overwrite: bool,
+    ) -> Result<RechunkReport> {
         let t0 = Instant::now();
         let mut report = self.plan_rechunk_zarr(input, output, chunks, max_mem)?;
         let is_array = output.join("zarr.json").is_file() || output.join(".zarray").is_file();
@@ -283,9 +349,9 @@ impl Executor {
             let ex = self.clone().threads(st.threads.max(1)).memory_limit(max_mem);
             let opts = ZarrWriteOptions::new().chunks(st.write_chunks.clone()).codec(codec).overwrite(true);
             let t = Instant::now();
+            let node = unit_reads(from, &st.unit)?;
             by_dtype!(dtype, E => {
-                let a = crate::open_zarr::<E>(from)?.rechunk(st.unit.clone())?;
-                ex.to_zarr_with(&a, to, &opts)?;
+                ex.to_zarr_with(&Array::<E>::from_node(node), to, &opts)?;
             });
             Ok(t.elapsed().as_secs_f64())
         };

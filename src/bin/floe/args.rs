@@ -128,11 +128,10 @@ pub fn parse_size(s: &str) -> CliResult<u64> {
 
 /// A comma-separated list of positive integers (`100,10000`).
 pub fn parse_chunks(s: &str) -> CliResult<Vec<usize>> {
-    let v: Vec<usize> = s
-        .split(',')
-        .map(|p| p.trim().parse::<usize>().ok().filter(|&c| c > 0))
-        .collect::<Option<_>>()
-        .ok_or_else(|| Fail(format!("invalid chunk shape `{s}`: expected positive integers separated by commas, e.g. 100,10000")))?;
+    let v: Vec<usize> =
+        s.split(',').map(|p| p.trim().parse::<usize>().ok().filter(|&c| c > 0)).collect::<Option<_>>().ok_or_else(|| {
+            Fail(format!("invalid chunk shape `{s}`: expected positive integers separated by commas, e.g. 100,10000"))
+        })?;
     Ok(v)
 }
 
@@ -172,18 +171,70 @@ pub fn human_secs(s: f64) -> String {
     }
 }
 
-/// Start measuring the peak resident set size afresh (Linux: writing 5 to
-/// /proc/self/clear_refs resets VmHWM); false where that is not possible.
-pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+/// Current resident set size of this process (VmRSS), where /proc has it.
+pub fn current_rss() -> Option<u64> {
+    proc_status_kb("VmRSS:")
+}
+
+fn proc_status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Samples the resident set size every 10 ms on a thread of its own, for
+/// the peak of each step of a run (the process-wide peak, VmHWM, cannot be
+/// reset without also resetting what `time -v` and benchmark harnesses see).
+pub struct RssMonitor {
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RssMonitor {
+    /// None where the RSS cannot be read (no /proc).
+    pub fn start() -> Option<RssMonitor> {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use std::sync::Arc;
+        let now = current_rss()?;
+        let peak = Arc::new(AtomicU64::new(now));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("rss-monitor".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    if let Some(r) = current_rss() {
+                        p.fetch_max(r, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            })
+            .ok()?;
+        Some(RssMonitor { peak, stop, thread: Some(thread) })
+    }
+
+    /// The highest RSS seen since the last call (or the start), and start
+    /// again from the current RSS.
+    pub fn take_peak(&self) -> u64 {
+        let now = current_rss().unwrap_or(0);
+        self.peak.swap(now, std::sync::atomic::Ordering::Relaxed).max(now)
+    }
+}
+
+impl Drop for RssMonitor {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Peak resident set size of this process (VmHWM), where /proc has it.
 pub fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_status_kb("VmHWM:")
 }
 
 #[cfg(test)]
@@ -215,7 +266,8 @@ mod tests {
 
     #[test]
     fn options() {
-        let a: Vec<String> = ["in", "--chunks=1,2", "out", "--overwrite", "--max-mem", "1GiB"].iter().map(|s| s.to_string()).collect();
+        let a: Vec<String> =
+            ["in", "--chunks=1,2", "out", "--overwrite", "--max-mem", "1GiB"].iter().map(|s| s.to_string()).collect();
         let p = parse("rechunk", &a, &["chunks", "max-mem"], &["overwrite"]).unwrap();
         assert_eq!(p.positional, vec!["in", "out"]);
         assert_eq!(p.value("chunks"), Some("1,2"));

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use floe::{s, Array, Executor, ZarrCodec, ZarrWriteOptions};
-use ndarray::{ArrayD, Ix1, Ix2};
+use ndarray::{ArrayD, Ix2};
 
-use crate::args::{self, human_bytes, human_secs, parse_count, parse_size, peak_rss, reset_peak_rss, CliResult, Fail};
+use crate::args::{self, human_bytes, human_secs, parse_count, parse_size, peak_rss, CliResult, Fail, RssMonitor};
 use crate::plot;
 
 pub const USAGE: &str = "\
@@ -123,9 +123,9 @@ fn temperature(g: &Grid, seed: u64) -> floe::Result<Array<f32>> {
     let (slat, clat) = (lat.sin(), lat.cos());
     // "land": two continents in longitude, fading toward the poles; 0..1
     let land = ((&lon * 2.0 + 0.5).sin() * 0.5 + 0.5) * &clat; // [lat, lon]
-    // mean state: 288 K - 30 sin²(lat), land warmer in the tropics
+                                                               // mean state: 288 K - 30 sin²(lat), land warmer in the tropics
     let base = 288.0 - &slat * &slat * 30.0 + (&land - 0.25) * 4.0; // [lat, lon]
-    // seasonal amplitude: grows with |lat| and over land, sign flips at the equator
+                                                                    // seasonal amplitude: grows with |lat| and over land, sign flips at the equator
     let amp = &slat * (&land * 12.0 + 6.0); // [lat, lon]
     let t = floe::arange(0.0f64, g.nt as f64, 1.0, DAYS)?.insert_axis(1)?.insert_axis(2)?; // [time, 1, 1]
     let cycle = ((&t - 15.0) * (2.0 * PI / DAYS as f64)).cos(); // coldest mid-January in the north
@@ -145,13 +145,29 @@ struct Step {
     peak_rss: Option<u64>,
 }
 
-impl Step {
-    /// Start timing a step (and measuring its peak memory).
-    fn start() -> (Instant, bool) {
-        (Instant::now(), reset_peak_rss())
+/// Times the steps of a run and samples their peak memory.
+struct Steps {
+    done: Vec<Step>,
+    rss: Option<RssMonitor>,
+    started: Instant,
+}
+
+impl Steps {
+    fn new() -> Steps {
+        Steps { done: Vec::new(), rss: RssMonitor::start(), started: Instant::now() }
     }
-    fn done(name: &'static str, (t, measured): (Instant, bool), bytes: u64) -> Step {
-        Step { name, seconds: t.elapsed().as_secs_f64(), bytes, peak_rss: if measured { peak_rss() } else { None } }
+    /// Start the next step (its time and peak RSS count from here).
+    fn start(&mut self) {
+        if let Some(r) = &self.rss {
+            r.take_peak();
+        }
+        self.started = Instant::now();
+    }
+    /// Finish the step started last; it streamed `bytes` of the dataset.
+    fn finish(&mut self, name: &'static str, bytes: u64) -> &Step {
+        let peak_rss = self.rss.as_ref().map(|r| r.take_peak());
+        self.done.push(Step { name, seconds: self.started.elapsed().as_secs_f64(), bytes, peak_rss });
+        self.done.last().expect("just pushed")
     }
 }
 
@@ -232,32 +248,33 @@ fn run(ex: &Executor, size: Size, out: &Path, threads: usize, limit: Option<u64>
         out.display(),
         limit.map(human_bytes).unwrap_or_else(|| "none".into())
     );
-    let mut steps = Vec::new();
+    let mut steps = Steps::new();
     let paths = Paths::new(out);
     let opts = |chunks: Vec<usize>| ZarrWriteOptions::new().chunks(chunks).overwrite(true);
 
     // 1. the dataset, streamed block by block into the store
     println!("[1/4] synthesizing the dataset → {}", paths.data.display());
-    let t = Step::start();
+    steps.start();
     let x = temperature(&g, 2024)?;
     ex.to_zarr_with(&x, &paths.data, &opts(g.chunks()).codec(ZarrCodec::Zstd { level: 1 }))?;
-    steps.push(Step::done("synthesize + write dataset", t, g.nbytes()));
-    report_step(steps.last().unwrap(), Some(dir_bytes(&paths.data)));
+    report_step(steps.finish("synthesize + write dataset", g.nbytes()), Some(dir_bytes(&paths.data)));
 
     // 2. day-of-year climatology: mean over the years of each calendar day
     println!("[2/4] day-of-year climatology → {}", paths.clim.display());
-    let t = Step::start();
+    steps.start();
     let x = floe::open_zarr::<f32>(&paths.data)?;
-    let years: Vec<Array<f32>> = (0..g.years).map(|y| x.slice(s![y * DAYS..(y + 1) * DAYS, .., ..])).collect::<floe::Result<_>>()?;
+    let years: Vec<Array<f32>> =
+        (0..g.years).map(|y| x.slice(s![y * DAYS..(y + 1) * DAYS, .., ..])).collect::<floe::Result<_>>()?;
     let year_refs: Vec<&Array<f32>> = years.iter().collect();
-    let clim = floe::stack(0, &year_refs)?.mean(0)?; // [365, lat, lon]
+    // sum / n rather than mean: a mean's tree-reduction partials carry a count and
+    // f64 moments per element (several times the chunk), a sum's only the sum
+    let clim = floe::stack(0, &year_refs)?.sum(0)? / g.years as f32; // [365, lat, lon]
     ex.to_zarr_with(&clim, &paths.clim, &opts(g.chunks()))?;
-    steps.push(Step::done("day-of-year climatology", t, g.nbytes()));
-    report_step(steps.last().unwrap(), None);
+    report_step(steps.finish("day-of-year climatology", g.nbytes()), None);
 
     // 3. anomaly std map and the area-weighted global mean, in one run
     println!("[3/4] anomaly std map → {}, global mean → {}", paths.std.display(), paths.gmean.display());
-    let t = Step::start();
+    steps.start();
     let clim = floe::open_zarr::<f32>(&paths.clim)?;
     let anomalies: Vec<Array<f32>> = years.iter().map(|y| y.try_sub(&clim)).collect::<floe::Result<_>>()?;
     let anomaly_refs: Vec<&Array<f32>> = anomalies.iter().collect();
@@ -271,27 +288,20 @@ fn run(ex: &Executor, size: Size, out: &Path, threads: usize, limit: Option<u64>
     let std_v = res.pop().expect("two results");
     ex.to_zarr_with(&floe::from_ndarray(&std_v, vec![g.nlat, g.nlon])?, &paths.std, &opts(vec![g.nlat, g.nlon]))?;
     ex.to_zarr_with(&floe::from_ndarray(&gmean_v, vec![g.nt])?, &paths.gmean, &opts(vec![g.nt]))?;
-    steps.push(Step::done("anomaly std + global mean", t, g.nbytes()));
-    report_step(steps.last().unwrap(), None);
+    report_step(steps.finish("anomaly std + global mean", g.nbytes()), None);
 
     // 4. plots
     println!("[4/4] plots → {}, {}", paths.map_png.display(), paths.series_png.display());
-    let t = Step::start();
+    steps.start();
     let std2 = std_v.view().into_dimensionality::<Ix2>().map_err(|e| Fail(format!("internal: std map: {e}")))?;
-    let gm1 = gmean_v.view().into_dimensionality::<Ix1>().map_err(|e| Fail(format!("internal: global mean: {e}")))?;
+    let gm1: Vec<f32> = gmean_v.iter().copied().collect();
     let fonts = plot::load_font();
-    plot::heatmap(
-        &paths.map_png,
-        std2,
-        "Standard deviation of daily temperature anomalies (K)",
-        "K",
-        fonts,
-    )?;
+    plot::heatmap(&paths.map_png, std2, "Standard deviation of daily temperature anomalies (K)", "K", fonts)?;
     let years_axis: Vec<f64> = (0..g.nt).map(|i| FIRST_YEAR + i as f64 / DAYS as f64).collect();
-    plot::series(&paths.series_png, &years_axis, gm1.as_slice().unwrap_or(&gm1.to_vec()), DAYS, "Global-mean surface temperature (cos-latitude weighted)", fonts)?;
-    steps.push(Step::done("plots", t, 0));
+    plot::series(&paths.series_png, &years_axis, &gm1, DAYS, "Global-mean surface temperature (cos-latitude weighted)", fonts)?;
+    steps.finish("plots", 0);
 
-    summary(&g, &steps, t_all.elapsed().as_secs_f64(), &std_v, &gmean_v, &paths, fonts);
+    summary(&g, &steps.done, t_all.elapsed().as_secs_f64(), &std_v, &gmean_v, &paths, fonts);
     Ok(())
 }
 
@@ -364,8 +374,13 @@ fn summary(g: &Grid, steps: &[Step], total: f64, std_v: &ArrayD<f32>, gmean_v: &
         println!("  {:<30} {:>10} {:>12} {:>12}", s.name, human_secs(s.seconds), rate, rss);
     }
     println!("  {:<30} {:>10}", "total", human_secs(total));
-    let peak = steps.iter().filter_map(|s| s.peak_rss).max().or_else(peak_rss);
-    println!("  dataset {} ({} on disk); peak RSS {}", human_bytes(g.nbytes()), human_bytes(dir_bytes(&p.data)), peak.map(human_bytes).unwrap_or_else(|| "n/a".into()));
+    let peak = peak_rss().into_iter().chain(steps.iter().filter_map(|s| s.peak_rss)).max();
+    println!(
+        "  dataset {} ({} on disk); peak RSS {}",
+        human_bytes(g.nbytes()),
+        human_bytes(dir_bytes(&p.data)),
+        peak.map(human_bytes).unwrap_or_else(|| "n/a".into())
+    );
     let n = std_v.len().max(1) as f64;
     let mean_std = std_v.iter().map(|&v| v as f64).sum::<f64>() / n;
     let (lo, hi) = std_v.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
@@ -374,8 +389,12 @@ fn summary(g: &Grid, steps: &[Step], total: f64, std_v: &ArrayD<f32>, gmean_v: &
         "  anomaly std: mean {mean_std:.3} K (min {lo:.3}, max {hi:.3}); the noise is N(0, {NOISE_STD} K): expected {expected:.3} K = {NOISE_STD}·√(1 − 1/{} years)",
         g.years
     );
-    let annual: Vec<f64> =
-        gmean_v.as_slice().unwrap_or(&[]).chunks(DAYS).map(|c| c.iter().map(|&v| v as f64).sum::<f64>() / c.len() as f64).collect();
+    let annual: Vec<f64> = gmean_v
+        .as_slice()
+        .unwrap_or(&[])
+        .chunks(DAYS)
+        .map(|c| c.iter().map(|&v| v as f64).sum::<f64>() / c.len() as f64)
+        .collect();
     if let (Some(first), Some(last)) = (annual.first(), annual.last()) {
         let yrs: Vec<f64> = (0..annual.len()).map(|i| i as f64).collect();
         println!(

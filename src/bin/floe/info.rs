@@ -137,7 +137,14 @@ fn dims(v: &[impl std::fmt::Display]) -> String {
 }
 
 fn describe_array(path: &Path) -> CliResult<String> {
-    let z = ZarrArray::open(path)?;
+    let z = match ZarrArray::open(path) {
+        Ok(z) => z,
+        // still worth describing from its metadata: an element type floe
+        // does not compute with, or a floe write not finished
+        Err(e @ floe::Error::DType(_)) => return describe_raw(path, &e.to_string()),
+        Err(e) if e.to_string().contains("unfinished floe write") => return describe_raw(path, &e.to_string()),
+        Err(e) => return Err(e.into()),
+    };
     let za = z.zarrs();
     let meta = serde_json::to_value(za.metadata()).map_err(|e| Fail(format!("{}: metadata: {e}", path.display())))?;
     let format = meta.get("zarr_format").and_then(Value::as_u64).unwrap_or(3);
@@ -182,7 +189,7 @@ fn describe_array(path: &Path) -> CliResult<String> {
     let mut o = String::new();
     let line = |o: &mut String, k: &str, v: String| o.push_str(&format!("  {k:<13}{v}\n"));
     o.push_str(&format!("{}: Zarr v{format} array\n", path.display()));
-    let mut shape_s = format!("{}", dims(shape));
+    let mut shape_s = dims(shape);
     if let Some(names) = meta.get("dimension_names").and_then(Value::as_array) {
         let names: Vec<String> = names.iter().map(|n| n.as_str().unwrap_or("-").to_string()).collect();
         if !names.is_empty() {
@@ -201,7 +208,11 @@ fn describe_array(path: &Path) -> CliResult<String> {
     line(
         &mut o,
         "grid",
-        format!("{} = {nchunks} {what}, {present} present on disk{}", dims(&grid), if present < nchunks { " (missing ones read as the fill value)" } else { "" }),
+        format!(
+            "{} = {nchunks} {what}, {present} present on disk{}",
+            dims(&grid),
+            if present < nchunks { " (missing ones read as the fill value)" } else { "" }
+        ),
     );
     line(&mut o, "codecs", codecs_line(&meta));
     line(&mut o, "fill value", meta.get("fill_value").map(|v| v.to_string()).unwrap_or_else(|| "none".into()));
@@ -212,6 +223,29 @@ fn describe_array(path: &Path) -> CliResult<String> {
         let keys: Vec<&str> = attrs.keys().map(String::as_str).collect();
         line(&mut o, "attributes", keys.join(", "));
     }
+    Ok(o)
+}
+
+/// An array floe cannot open, described from its metadata file alone.
+fn describe_raw(path: &Path, why: &str) -> CliResult<String> {
+    let (meta, format) = match (read_json(&path.join("zarr.json")), read_json(&path.join(".zarray"))) {
+        (Some(v), _) => (v, 3),
+        (None, Some(v)) => (v, 2),
+        _ => return Err(Fail(why.to_string())),
+    };
+    let mut o = format!("{}: Zarr v{format} array\n", path.display());
+    let line = |o: &mut String, k: &str, v: String| o.push_str(&format!("  {k:<13}{v}\n"));
+    line(&mut o, "shape", dims(&num_list(meta.get("shape"))));
+    let dtype = meta
+        .get(if format == 3 { "data_type" } else { "dtype" })
+        .map(|d| d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string()));
+    line(&mut o, "dtype", dtype.unwrap_or_default());
+    let chunks =
+        if format == 3 { num_list(meta.pointer("/chunk_grid/configuration/chunk_shape")) } else { num_list(meta.get("chunks")) };
+    line(&mut o, "chunks", dims(&chunks));
+    line(&mut o, "codecs", codecs_line(&meta));
+    line(&mut o, "fill value", meta.get("fill_value").map(|v| v.to_string()).unwrap_or_else(|| "none".into()));
+    line(&mut o, "note", format!("floe cannot read it: {why}"));
     Ok(o)
 }
 
@@ -261,7 +295,8 @@ fn list_children(dir: &Path, depth: usize, o: &mut String, n: &mut usize) -> Cli
 fn array_summary(p: &Path) -> String {
     if let Some(v) = read_json(&p.join("zarr.json")) {
         let shape = num_list(v.get("shape"));
-        let dtype = v.get("data_type").map(|d| d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string())).unwrap_or_default();
+        let dtype =
+            v.get("data_type").map(|d| d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string())).unwrap_or_default();
         let chunks = num_list(v.pointer("/chunk_grid/configuration/chunk_shape"));
         let unfinished = if v.get(floe::store::zarr::IN_PROGRESS).is_some() { "   [unfinished floe write]" } else { "" };
         return format!("{dtype:<8} {}   chunks {}{unfinished}", dims(&shape), dims(&chunks));

@@ -14,6 +14,10 @@ mod info;
 mod plot;
 mod rechunk;
 
+/// Large chunk buffers in 2 MiB pages (see `floe::HugePageAlloc`).
+#[global_allocator]
+static ALLOC: floe::HugePageAlloc = floe::HugePageAlloc;
+
 use std::io::Write;
 use std::sync::Mutex;
 

@@ -67,7 +67,13 @@ pub fn heatmap(path: &Path, data: ArrayView2<'_, f32>, title: &str, units: &str,
     let (nlat, nlon) = data.dim();
     let finite = data.iter().copied().filter(|v| v.is_finite());
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v as f64), b.max(v as f64)));
-    let (lo, hi) = if lo.is_finite() && hi > lo { (lo, hi) } else if lo.is_finite() { (lo - 0.5, lo + 0.5) } else { (0.0, 1.0) };
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 0.5, lo + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
     let scale = |v: f32| colour((v as f64 - lo) / (hi - lo));
     let root = BitMapBackend::new(path, (1100, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| perr(path, e))?;

@@ -71,14 +71,14 @@ fn list(v: &[usize]) -> String {
 fn print_plan(r: &RechunkReport) {
     println!("  array        {} {} ({})", r.dtype.name(), list(&r.shape), human_bytes(r.nbytes));
     println!("  chunks       {} → {}", list(&r.source_chunks), list(&r.target_chunks));
-    println!(
-        "  memory       limit {}, estimated peak {}",
-        human_bytes(r.max_mem),
-        human_bytes(r.estimated_peak)
-    );
+    println!("  memory       limit {}, estimated peak {}", human_bytes(r.max_mem), human_bytes(r.estimated_peak));
     match (&r.intermediate_chunks, &r.intermediate_path) {
         (Some(i), Some(p)) => {
-            println!("  plan         two stages through an intermediate store with chunks {} ({}, removed afterwards)", list(i), p.display())
+            println!(
+                "  plan         two stages through an intermediate store with chunks {} ({}, removed afterwards)",
+                list(i),
+                p.display()
+            )
         }
         _ => println!("  plan         direct copy"),
     }
