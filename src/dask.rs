@@ -34,7 +34,9 @@
 //! | `dask.config.set(num_workers=2)` | `Executor::cpu().threads(2)` | configuration is a value |
 //! | `ProgressBar()` | `Executor::cpu().progress(true)` | |
 //! | `split_every=` | `Executor::cpu().split_every(n)` | fan-in of tree reductions |
-//! | `da.from_zarr`, `x.to_zarr` | `open_zarr`, `x.to_zarr` | not built yet: `Error::NotImplemented` |
+//! | `da.from_zarr`, `x.to_zarr` | `open_zarr`, `x.to_zarr`, `Executor::to_zarr_with` | v2/v3 read, v3 write; resumable (`ZarrWriteOptions::resume`) |
+//! | `x[:10, ::2]`, `x[::-1]` | `x.slice(s![..10, ..;2])`, `x.flip(0)` | pushed down to the inputs and into Zarr reads |
+//! | rechunker's `rechunk(source, target_chunks, max_mem, ...)` | `Executor::rechunk_zarr`, `floe rechunk` | intermediate store when a direct copy cannot fit |
 //!
 //! Differences worth knowing:
 //! - elementwise chains are fused into one tiled program per chunk (dask's

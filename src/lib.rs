@@ -26,7 +26,8 @@
 //! | [`exec`] | [`Executor`] configuration; [`exec::cpu`]: the threaded scheduler, the tiled Program interpreter, block kernels |
 //! | [`chunks`], [`dtype`], [`error`] | [`Chunks`]/[`ChunkSpec`], [`Element`]/[`DType`], the one [`Error`] |
 //! | [`rng`] | the counter-based (Philox) random streams |
-//! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs) |
+//! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs); `Executor::to_zarr_with`, `Executor::rechunk_zarr` in [`exec`] |
+//! | [`alloc`] | [`HugePageAlloc`], an opt-in global allocator (huge pages for large chunk buffers) |
 //! | [`dask`] | floe for dask users: dask.array names → floe names |
 //!
 //! Semantics follow NumPy (broadcasting, reductions, NaN handling) with the
