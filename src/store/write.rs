@@ -299,8 +299,13 @@ impl ZarrWriter {
                 })
                 .collect();
             let part = data.slice(sl.as_slice());
-            let r = if cshape == self.chunk_shape.as_slice() {
+            let r = if cshape == self.chunk_shape.as_slice() && part.is_standard_layout() {
                 self.array.store_chunk_opt(idx, &part, &self.opts)
+            } else if cshape == self.chunk_shape.as_slice() {
+                // a strided view: copied row by row (ndarray's assign), not element by element
+                let mut full = ArrayD::from_elem(IxDyn(&self.chunk_shape), T::default());
+                full.assign(&part);
+                self.array.store_chunk_opt(idx, full, &self.opts)
             } else {
                 // an edge chunk: padded with the fill value to the full chunk shape
                 let mut full = ArrayD::from_elem(IxDyn(&self.chunk_shape), T::default());
