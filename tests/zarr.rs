@@ -308,3 +308,15 @@ fn a_slice_reads_only_the_stored_chunks_it_overlaps() {
     assert_eq!(ex().compute(&y).unwrap(), a.slice(ndarray::s![..;-7, 3]).to_owned().into_dyn());
     assert_eq!(z.chunk_reads(), 4);
 }
+
+#[test]
+fn a_group_is_not_an_array() {
+    let dir = scratch("group");
+    let _c = Cleanup(dir.clone());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("zarr.json"), r#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#).unwrap();
+    match floe::open_zarr::<f64>(&dir) {
+        Err(Error::Storage(m)) => assert!(m.contains("group"), "{m}"),
+        other => panic!("expected a storage error, got {other:?}"),
+    }
+}

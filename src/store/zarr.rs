@@ -88,13 +88,11 @@ impl ZarrArray {
         if !path.exists() {
             return Err(storage_err(path, "no such file or directory"));
         }
+        if is_group(path) {
+            return Err(storage_err(path, "is a Zarr group, not an array: open one of its arrays"));
+        }
         if !path.join("zarr.json").is_file() && !path.join(".zarray").is_file() {
-            let what = if path.join(".zgroup").is_file() || path.is_dir() && is_v3_group(path) {
-                "is a Zarr group, not an array: open one of its arrays"
-            } else {
-                "is not a Zarr array (no zarr.json or .zarray)"
-            };
-            return Err(storage_err(path, what));
+            return Err(storage_err(path, "is not a Zarr array (no zarr.json or .zarray)"));
         }
         check_not_in_progress(path)?;
         let store = Arc::new(FilesystemStore::new(path).map_err(|e| storage_err(path, e))?);
@@ -167,8 +165,15 @@ impl ZarrArray {
     }
 }
 
-fn is_v3_group(path: &Path) -> bool {
-    std::fs::read_to_string(path.join("zarr.json")).map(|t| t.contains("\"group\"")).unwrap_or(false)
+/// A v2 group (`.zgroup`, no `.zarray`) or a v3 group (`node_type: group`).
+fn is_group(path: &Path) -> bool {
+    if path.join(".zgroup").is_file() && !path.join(".zarray").is_file() {
+        return true;
+    }
+    std::fs::read_to_string(path.join("zarr.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("node_type").and_then(|n| n.as_str()) == Some("group"))
 }
 
 /// floe blocks of a stored array: its chunk grid clipped to the shape.
