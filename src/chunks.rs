@@ -68,7 +68,9 @@ impl From<Chunks> for ChunkSpec {
     }
 }
 
-fn regular(len: usize, block: usize) -> Vec<usize> {
+/// `len` cut into blocks of `block` (clamped to `len`; the last one shorter),
+/// `[0]` for an empty axis.
+pub(crate) fn regular(len: usize, block: usize) -> Vec<usize> {
     if len == 0 {
         return vec![0];
     }
@@ -278,6 +280,29 @@ pub fn multi_index(mut lin: usize, numblocks: &[usize], out: &mut Vec<usize>) {
     }
 }
 
+/// Call `f` with every multi-index in the box `ranges` (row-major).
+pub fn for_each_in_box(ranges: &[(usize, usize)], mut f: impl FnMut(&[usize])) {
+    if ranges.iter().any(|(a, b)| a >= b) {
+        return;
+    }
+    let mut idx: Vec<usize> = ranges.iter().map(|r| r.0).collect();
+    loop {
+        f(&idx);
+        let mut k = ranges.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            idx[k] += 1;
+            if idx[k] < ranges[k].1 {
+                break;
+            }
+            idx[k] = ranges[k].0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +343,16 @@ mod tests {
             multi_index(lin, &nb, &mut m);
             assert_eq!(linear_index(&m, &nb), lin);
         }
+    }
+    #[test]
+    fn box_iteration_is_row_major() {
+        let mut v = Vec::new();
+        for_each_in_box(&[(0, 2), (1, 3)], |b| v.push(b.to_vec()));
+        assert_eq!(v, vec![vec![0, 1], vec![0, 2], vec![1, 1], vec![1, 2]]);
+        let mut n = 0;
+        for_each_in_box(&[], |_| n += 1);
+        assert_eq!(n, 1);
+        for_each_in_box(&[(0, 0)], |_| n += 1);
+        assert_eq!(n, 1);
     }
 }

@@ -243,19 +243,7 @@ raw_float!(f32, f64);
 
 /// numpy's name of the type.
 fn np_name<T: Raw>() -> &'static str {
-    match T::DTYPE {
-        DType::Bool => "bool",
-        DType::I8 => "int8",
-        DType::I16 => "int16",
-        DType::I32 => "int32",
-        DType::I64 => "int64",
-        DType::U8 => "uint8",
-        DType::U16 => "uint16",
-        DType::U32 => "uint32",
-        DType::U64 => "uint64",
-        DType::F32 => "float32",
-        DType::F64 => "float64",
-    }
+    T::DTYPE.name()
 }
 
 fn read_expected<T: Raw>(file: &Path, shape: &[usize]) -> Result<ArrayD<T>, String> {

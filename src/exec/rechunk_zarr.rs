@@ -196,57 +196,6 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-macro_rules! by_dtype {
-    ($d:expr, $T:ident => $body:expr) => {
-        match $d {
-            DType::Bool => {
-                type $T = bool;
-                $body
-            }
-            DType::I8 => {
-                type $T = i8;
-                $body
-            }
-            DType::I16 => {
-                type $T = i16;
-                $body
-            }
-            DType::I32 => {
-                type $T = i32;
-                $body
-            }
-            DType::I64 => {
-                type $T = i64;
-                $body
-            }
-            DType::U8 => {
-                type $T = u8;
-                $body
-            }
-            DType::U16 => {
-                type $T = u16;
-                $body
-            }
-            DType::U32 => {
-                type $T = u32;
-                $body
-            }
-            DType::U64 => {
-                type $T = u64;
-                $body
-            }
-            DType::F32 => {
-                type $T = f32;
-                $body
-            }
-            DType::F64 => {
-                type $T = f64;
-                $body
-            }
-        }
-    };
-}
-
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
@@ -350,7 +299,7 @@ impl Executor {
             let opts = ZarrWriteOptions::new().chunks(st.write_chunks.clone()).codec(codec).overwrite(true);
             let t = Instant::now();
             let node = unit_reads(from, &st.unit)?;
-            by_dtype!(dtype, E => {
+            crate::dispatch_dtype!(dtype, E => {
                 ex.to_zarr_with(&Array::<E>::from_node(node), to, &opts)?;
             });
             Ok(t.elapsed().as_secs_f64())

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::cpu::chunk::Chunk;
 use super::{Executor, Stats};
-use crate::chunks::Chunks;
+use crate::chunks::{regular, Chunks};
 use crate::dtype::Element;
 use crate::error::Result;
 use crate::expr::build;
@@ -38,21 +38,7 @@ fn write_blocks(chunks: &Chunks, store: &[usize]) -> Chunks {
     if aligned(chunks, store) {
         return chunks.clone();
     }
-    let shape = chunks.shape();
-    let sizes = shape
-        .iter()
-        .zip(store)
-        .map(|(&len, &c)| {
-            if len == 0 {
-                return vec![0];
-            }
-            let mut v = vec![c; len / c];
-            if len % c != 0 {
-                v.push(len % c);
-            }
-            v
-        })
-        .collect();
+    let sizes = chunks.shape().iter().zip(store).map(|(&len, &c)| regular(len, c)).collect();
     Chunks::from_sizes_unchecked(sizes)
 }
 

@@ -20,6 +20,7 @@ use zarrs::storage::ReadableStorageTraits;
 
 use super::atomic::AtomicFsStore;
 use super::zarr::{storage_err, IN_PROGRESS};
+use crate::chunks::for_each_in_box;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
@@ -74,22 +75,6 @@ impl ZarrWriteOptions {
     pub fn chunks(mut self, chunk_shape: Vec<usize>) -> Self {
         self.chunks = Some(chunk_shape);
         self
-    }
-}
-
-fn v3_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "bool",
-        DType::I8 => "int8",
-        DType::I16 => "int16",
-        DType::I32 => "int32",
-        DType::I64 => "int64",
-        DType::U8 => "uint8",
-        DType::U16 => "uint16",
-        DType::U32 => "uint32",
-        DType::U64 => "uint64",
-        DType::F32 => "float32",
-        DType::F64 => "float64",
     }
 }
 
@@ -153,13 +138,13 @@ impl ZarrWriter {
                 } else {
                     a.chunk_shape(&zero).map_err(|e| storage_err(path, e))?.iter().map(|c| c.get() as usize).collect()
                 };
-                if !same_shape || name != v3_name(dtype) || chunks != chunk_shape {
+                if !same_shape || name != dtype.name() || chunks != chunk_shape {
                     return Err(storage_err(
                         path,
                         format!(
                             "cannot resume: the existing array is {name} {:?} with chunks {chunks:?}, the array written is {} {shape:?} with chunks {chunk_shape:?}",
                             a.shape(),
-                            v3_name(dtype)
+                            dtype.name()
                         ),
                     ));
                 }
@@ -176,7 +161,7 @@ impl ZarrWriter {
                 let mut b = ArrayBuilder::new(
                     shape.iter().map(|&s| s as u64).collect::<Vec<u64>>(),
                     chunk_shape.iter().map(|&c| c as u64).collect::<Vec<u64>>(),
-                    v3_name(dtype).to_string(),
+                    dtype.name().to_string(),
                     fill,
                 );
                 match o.codec {
@@ -236,33 +221,21 @@ impl ZarrWriter {
         all
     }
 
+    /// Call `f(chunk index, chunk start, chunk shape clipped to the array)`
+    /// for every stored chunk of the region `start .. start + shape`.
     fn for_chunks(&self, start: &[usize], shape: &[usize], mut f: impl FnMut(&[u64], &[usize], &[usize])) {
-        let nd = self.shape.len();
         if shape.iter().any(|&s| s == 0) {
             return;
         }
-        let lo: Vec<usize> = (0..nd).map(|k| start[k] / self.chunk_shape[k]).collect();
-        let hi: Vec<usize> = (0..nd).map(|k| (start[k] + shape[k]).div_ceil(self.chunk_shape[k])).collect();
-        let mut idx = lo.clone();
-        loop {
-            let cstart: Vec<usize> = (0..nd).map(|k| idx[k] * self.chunk_shape[k]).collect();
-            let cshape: Vec<usize> = (0..nd).map(|k| self.chunk_shape[k].min(self.shape[k] - cstart[k])).collect();
+        let c = &self.chunk_shape;
+        let ranges: Vec<(usize, usize)> =
+            (0..c.len()).map(|k| (start[k] / c[k], (start[k] + shape[k]).div_ceil(c[k]))).collect();
+        for_each_in_box(&ranges, |idx| {
+            let cstart: Vec<usize> = (0..c.len()).map(|k| idx[k] * c[k]).collect();
+            let cshape: Vec<usize> = (0..c.len()).map(|k| c[k].min(self.shape[k] - cstart[k])).collect();
             let i64s: Vec<u64> = idx.iter().map(|&i| i as u64).collect();
             f(&i64s, &cstart, &cshape);
-            // next index, last axis fastest
-            let mut k = nd;
-            loop {
-                if k == 0 {
-                    return;
-                }
-                k -= 1;
-                idx[k] += 1;
-                if idx[k] < hi[k] {
-                    break;
-                }
-                idx[k] = lo[k];
-            }
-        }
+        });
     }
 
     /// Write the region of the array at `start` held in `data`; the region

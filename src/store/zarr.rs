@@ -12,7 +12,7 @@ use zarrs::array::{Array as ZArray, ArrayShardedExt, ArraySubset, CodecOptions, 
 use zarrs::filesystem::FilesystemStore;
 use zarrs::plugin::{ExtensionName, ZarrVersion};
 
-use crate::chunks::Chunks;
+use crate::chunks::{regular, Chunks};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::StoredArray;
@@ -65,21 +65,11 @@ pub fn dtype_of_name(name: &str) -> Option<DType> {
     })
 }
 
-/// Refuse a store that a floe write left unfinished.
-pub(crate) fn check_not_in_progress(path: &Path) -> Result<()> {
-    let meta = path.join("zarr.json");
-    if let Ok(text) = std::fs::read_to_string(&meta) {
-        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&text) {
-            if m.contains_key(IN_PROGRESS) {
-                return Err(storage_err(
-                    path,
-                    "this array is an unfinished floe write (interrupted or still running); \
-                     finish it with ZarrWriteOptions::resume(true) or write it again with overwrite(true)",
-                ));
-            }
-        }
-    }
-    Ok(())
+/// The parsed `zarr.json` of a v3 node, if there is one that parses (an
+/// unparsable one is left for zarrs to report).
+fn v3_metadata(path: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path.join("zarr.json")).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 impl ZarrArray {
@@ -88,13 +78,22 @@ impl ZarrArray {
         if !path.exists() {
             return Err(storage_err(path, "no such file or directory"));
         }
-        if is_group(path) {
+        let v3 = v3_metadata(path);
+        let v3_group = v3.as_ref().and_then(|m| m.get("node_type")).and_then(|n| n.as_str()) == Some("group");
+        let v2_group = path.join(".zgroup").is_file() && !path.join(".zarray").is_file();
+        if v3_group || v2_group {
             return Err(storage_err(path, "is a Zarr group, not an array: open one of its arrays"));
         }
         if !path.join("zarr.json").is_file() && !path.join(".zarray").is_file() {
             return Err(storage_err(path, "is not a Zarr array (no zarr.json or .zarray)"));
         }
-        check_not_in_progress(path)?;
+        if v3.as_ref().and_then(|m| m.get(IN_PROGRESS)).is_some() {
+            return Err(storage_err(
+                path,
+                "this array is an unfinished floe write (interrupted or still running); \
+                 finish it with ZarrWriteOptions::resume(true) or write it again with overwrite(true)",
+            ));
+        }
         let store = Arc::new(FilesystemStore::new(path).map_err(|e| storage_err(path, e))?);
         let array = ZArray::open(store, "/").map_err(|e| storage_err(path, e))?;
         let name = array.data_type().name(ZarrVersion::V3).map(|c| c.to_string()).unwrap_or_default();
@@ -165,17 +164,6 @@ impl ZarrArray {
     }
 }
 
-/// A v2 group (`.zgroup`, no `.zarray`) or a v3 group (`node_type: group`).
-fn is_group(path: &Path) -> bool {
-    if path.join(".zgroup").is_file() && !path.join(".zarray").is_file() {
-        return true;
-    }
-    std::fs::read_to_string(path.join("zarr.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v.get("node_type").and_then(|n| n.as_str()) == Some("group"))
-}
-
 /// floe blocks of a stored array: its chunk grid clipped to the shape.
 fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) -> std::result::Result<Chunks, String> {
     let nd = shape.len();
@@ -190,7 +178,7 @@ fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) ->
         match array.effective_subchunk_shape() {
             Some(inner) => {
                 let inner: Vec<usize> = inner.iter().map(|c| c.get() as usize).collect();
-                shape.iter().zip(&inner).map(|(&l, &c)| regular(l, c)).collect()
+                shape.iter().zip(&inner).map(|(&l, &c)| regular(l, c.max(1))).collect()
             }
             None => per_axis(array, shape)?,
         }
@@ -198,18 +186,6 @@ fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) ->
         per_axis(array, shape)?
     };
     Ok(Chunks::new(shape, sizes).map_err(|e| e.to_string())?)
-}
-
-fn regular(len: usize, c: usize) -> Vec<usize> {
-    if len == 0 {
-        return vec![0];
-    }
-    let c = c.max(1);
-    let mut v = vec![c; len / c];
-    if len % c != 0 {
-        v.push(len % c);
-    }
-    v
 }
 
 /// Chunk sizes along each axis from the chunk grid (regular or rectangular).

@@ -5,6 +5,7 @@
 
 pub mod order;
 
+pub use crate::chunks::for_each_in_box;
 use crate::chunks::{linear_index, multi_index, Chunks};
 use crate::dtype::DType;
 use crate::expr::{Program, ReduceSpec, ScanKind, Source};
@@ -312,29 +313,6 @@ pub fn rechunk_ranges(inc: &Chunks, outc: &Chunks, block: &[usize]) -> Vec<(usiz
     ranges
 }
 
-/// Call `f` with every multi-index in the box `ranges` (row-major).
-pub fn for_each_in_box(ranges: &[(usize, usize)], mut f: impl FnMut(&[usize])) {
-    if ranges.iter().any(|(a, b)| a >= b) {
-        return;
-    }
-    let mut idx: Vec<usize> = ranges.iter().map(|r| r.0).collect();
-    loop {
-        f(&idx);
-        let mut k = ranges.len();
-        loop {
-            if k == 0 {
-                return;
-            }
-            k -= 1;
-            idx[k] += 1;
-            if idx[k] < ranges[k].1 {
-                break;
-            }
-            idx[k] = ranges[k].0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,18 +324,6 @@ mod tests {
         assert_eq!(rechunk_ranges(&inc, &outc, &[0]), vec![(0, 3)]);
         assert_eq!(rechunk_ranges(&inc, &outc, &[1]), vec![(0, 0)]);
         assert_eq!(rechunk_ranges(&inc, &outc, &[2]), vec![(2, 4)]);
-    }
-
-    #[test]
-    fn box_iteration_is_row_major() {
-        let mut v = Vec::new();
-        for_each_in_box(&[(0, 2), (1, 3)], |b| v.push(b.to_vec()));
-        assert_eq!(v, vec![vec![0, 1], vec![0, 2], vec![1, 1], vec![1, 2]]);
-        let mut n = 0;
-        for_each_in_box(&[], |_| n += 1);
-        assert_eq!(n, 1);
-        for_each_in_box(&[(0, 0)], |_| n += 1);
-        assert_eq!(n, 1);
     }
 
     #[test]
