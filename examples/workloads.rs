@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use floe::{Array, Executor};
-use ndarray::ArrayD;
+use floe::{Array, Boundary, Executor};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -293,15 +293,13 @@ fn w2b(cfg: &Cfg, out: &mut Out) -> Res<f64> {
     Ok(secs)
 }
 
-// W3, W4 and W5 use names of API.md the library does not have yet (`matmul`,
-// `linalg::svd`, `map_overlap`). Build them with
+// W3 and W4 use names of API.md the library does not have yet (`matmul`,
+// `linalg::svd`). Build them with
 //     RUSTFLAGS="--cfg floe_pending" cargo build --release --example workloads
 // and delete the two `cfg` lines below (and the stub module) once the library has them.
 #[cfg(floe_pending)]
 mod pending {
     use super::*;
-    use floe::{Array, Boundary};
-    use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
     /// W3: (A @ B).sum(), A, B ~ U[0,1) in the graph.
     pub fn w3(cfg: &Cfg, out: &mut Out) -> Res<f64> {
@@ -336,41 +334,6 @@ mod pending {
             .put("chunks", nblocks(&x));
         Ok(secs)
     }
-
-    /// 5-point Laplacian of the interior of a block grown by 1 on each side.
-    fn laplace_grown(b: ArrayViewD<f64>) -> ArrayD<f64> {
-        let sh = b.shape().to_vec();
-        let mut o = ArrayD::<f64>::zeros(IxDyn(&sh));
-        if sh.len() == 2 && sh[0] >= 3 && sh[1] >= 3 {
-            let b2 = b.into_dimensionality::<ndarray::Ix2>().expect("2-d block");
-            let mut o2 = o
-                .view_mut()
-                .into_dimensionality::<ndarray::Ix2>()
-                .expect("2-d block");
-            for i in 1..sh[0] - 1 {
-                for j in 1..sh[1] - 1 {
-                    o2[[i, j]] = b2[[i - 1, j]] + b2[[i + 1, j]] + b2[[i, j - 1]] + b2[[i, j + 1]]
-                        - 4.0 * b2[[i, j]];
-                }
-            }
-        }
-        o
-    }
-
-    /// W5: 5-point Laplacian via map_overlap (depth 1, zero boundary), then sum.
-    pub fn w5(cfg: &Cfg, out: &mut Out) -> Res<f64> {
-        let (n, c) = cfg.pick((2000, 500), (10000, 2500));
-        let ex = cfg.executor();
-        let t = Instant::now();
-        let x = floe::random::uniform([n, n], 0.0, 1.0, c, 1)?;
-        let lap: Array<f64> = x.map_overlap(&[1, 1], Boundary::Constant(0.0), laplace_grown)?;
-        let s = lap.sum(..)?;
-        cfg.show(&s);
-        let r = ex.compute(&s)?;
-        let secs = t.elapsed().as_secs_f64();
-        out.put("result", scalar(&r)).put("chunks", nblocks(&x));
-        Ok(secs)
-    }
 }
 
 #[cfg(not(floe_pending))]
@@ -388,11 +351,43 @@ mod pending {
     pub fn w4(_: &Cfg, _: &mut Out) -> Res<f64> {
         missing("floe::linalg::svd")
     }
-    pub fn w5(_: &Cfg, _: &mut Out) -> Res<f64> {
-        missing("Array::map_overlap")
-    }
 }
-use pending::{w3, w4, w5};
+use pending::{w3, w4};
+
+/// 5-point Laplacian of the interior of a block grown by 1 on each side.
+fn laplace_grown(b: ArrayViewD<f64>) -> ArrayD<f64> {
+    let sh = b.shape().to_vec();
+    let mut o = ArrayD::<f64>::zeros(IxDyn(&sh));
+    if sh.len() == 2 && sh[0] >= 3 && sh[1] >= 3 {
+        let b2 = b.into_dimensionality::<ndarray::Ix2>().expect("2-d block");
+        let mut o2 = o
+            .view_mut()
+            .into_dimensionality::<ndarray::Ix2>()
+            .expect("2-d block");
+        for i in 1..sh[0] - 1 {
+            for j in 1..sh[1] - 1 {
+                o2[[i, j]] = b2[[i - 1, j]] + b2[[i + 1, j]] + b2[[i, j - 1]] + b2[[i, j + 1]]
+                    - 4.0 * b2[[i, j]];
+            }
+        }
+    }
+    o
+}
+
+/// W5: 5-point Laplacian via map_overlap (depth 1, zero boundary), then sum.
+fn w5(cfg: &Cfg, out: &mut Out) -> Res<f64> {
+    let (n, c) = cfg.pick((2000, 500), (10000, 2500));
+    let ex = cfg.executor();
+    let t = Instant::now();
+    let x = floe::random::uniform([n, n], 0.0, 1.0, c, 1)?;
+    let lap: Array<f64> = x.map_overlap(&[1, 1], Boundary::Constant(0.0), laplace_grown)?;
+    let s = lap.sum(..)?;
+    cfg.show(&s);
+    let r = ex.compute(&s)?;
+    let secs = t.elapsed().as_secs_f64();
+    out.put("result", scalar(&r)).put("chunks", nblocks(&x));
+    Ok(secs)
+}
 
 /// W6: rechunk a Zarr v3 f64 array from (n, k) column chunks to (k, n) row
 /// chunks, write a new store — with `Executor::rechunk_zarr` under 512 MiB

@@ -36,6 +36,16 @@
 //! | `split_every=` | `Executor::cpu().split_every(n)` | fan-in of tree reductions |
 //! | `da.from_zarr`, `x.to_zarr` | `open_zarr`, `x.to_zarr`, `Executor::to_zarr_with` | v2/v3 read, v3 write; resumable (`ZarrWriteOptions::resume`) |
 //! | `x[:10, ::2]`, `x[::-1]` | `x.slice(s![..10, ..;2])`, `x.flip(0)` | pushed down to the inputs and into Zarr reads |
+//! | `x.T`, `x.transpose(axes)`, `da.moveaxis`, `da.swapaxes` | `x.t()`, `x.permuted_axes(&axes)?`, `x.moveaxis(s, d)?`, `x.swapaxes(a, b)?` | one block in, one block out |
+//! | `x.reshape(shape)` | `x.reshape(&shape)?` | rechunks only the axes that merge or split, keeping block sizes |
+//! | `da.take(x, idx, axis)`, `x[:, [3, 1, 1]]` | `x.take(&idx, axis)?` | each output block reads the input blocks its indices lie in |
+//! | `da.broadcast_to(x, shape)` | `x.broadcast_to(&shape)?` | new axes get bounded blocks, not one chunk |
+//! | `da.roll`, `da.pad(x, w, mode)`, `da.tile`, `da.repeat` | `x.roll(s, ax)?`, `x.pad(&w, PadMode::Reflect)?`, `x.tile(&reps)?`, `x.repeat(n, ax)?` | all pad modes: constant, edge, reflect, symmetric, wrap |
+//! | `da.diag(v)`, `x.diagonal(k)` | [`diag(&v, k)`](crate::diag), `x.diagonal(k)?` | 2-d |
+//! | `x.map_blocks(f)`, `x.map_blocks(f, chunks=...)` | `x.map_blocks(f)?`, `x.map_blocks_with_chunks(chunks, f)?` | `f` is a Rust closure over `ArrayViewD` |
+//! | `da.blockwise(f, "ik", x, "ij", y, "jk")` | [`blockwise("ik", &[(&x, "ij"), (&y, "jk")], f)`](crate::blockwise) | contracted letters arrive whole (dask's `concatenate=True`) |
+//! | `x.map_overlap(f, depth, boundary)` | `x.map_overlap(&depth, Boundary::Reflect, f)?` | one task per block: halo assembled, `f` called, halo trimmed |
+//! | `da.coarsen(np.mean, x, {0: 5})` | `x.coarsen(&[5, 1], false)?.mean()?` | any reduction over the windows |
 //! | rechunker's `rechunk(source, target_chunks, max_mem, ...)` | `Executor::rechunk_zarr`, `floe rechunk` | intermediate store when a direct copy cannot fit |
 //!
 //! Differences worth knowing:

@@ -49,8 +49,8 @@ pub mod store;
 pub mod task;
 
 pub use array::{
-    arange, concatenate, eye, from_ndarray, from_zarr, full, linspace, ones, open_zarr, random, stack, where_, zeros, Array,
-    Axes, Operand,
+    arange, blockwise, concatenate, diag, eye, from_ndarray, from_zarr, full, linspace, ones, open_zarr, random, stack,
+    where_, zeros, Array, Axes, Coarsened, Operand, PadMode,
 };
 pub use alloc::HugePageAlloc;
 pub use chunks::{ChunkSpec, Chunks};
@@ -61,7 +61,7 @@ pub use exec::rechunk_zarr::{RechunkReport, RechunkStage};
 pub use store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 pub use ndarray::s;
 
-/// Boundary handling of `map_overlap` (not available yet).
+/// What `map_overlap` sees beyond the array's edges (see [`Array::map_overlap`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Boundary<T> {
     Reflect,

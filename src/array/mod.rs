@@ -2,9 +2,12 @@
 //! expression graph and checks shapes, axes and types; nothing is computed
 //! until `compute` (or an `Executor`) is asked for a result.
 
+mod blocks;
+mod coarsen;
 mod create;
 mod elementwise;
 mod index;
+mod manip;
 mod ops;
 pub mod random;
 mod reduce;
@@ -21,6 +24,9 @@ use crate::error::Result;
 use crate::exec::Executor;
 use crate::expr::NodeRef;
 
+pub use blocks::blockwise;
+pub use coarsen::Coarsened;
+pub use manip::{diag, PadMode};
 pub use create::{arange, eye, from_ndarray, full, linspace, ones, zeros};
 pub use elementwise::{where_, Operand};
 pub use reduce::Axes;

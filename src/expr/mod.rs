@@ -3,11 +3,14 @@
 //! are built. Plain data: no ndarray, no threads. `Array<T>` holds an
 //! `Arc<Node>`; `ExprGraph` is the set of nodes reachable from some roots.
 
+pub mod blocks;
 pub mod build;
 pub mod explain;
 pub mod graph;
 pub mod program;
 pub mod reduce;
+pub mod reshape;
+pub mod shape_ops;
 pub mod slice;
 
 use std::any::Any;
@@ -20,6 +23,7 @@ use crate::dtype::{DType, Scalar};
 
 pub use graph::ExprGraph;
 pub use program::{BinaryOp, Instr, Program, Reg, UnaryOp};
+pub use blocks::{BlockFunc, Halo, InAxis};
 pub use reduce::{ReduceKind, ReduceSpec, ScanKind};
 
 pub type NodeRef = Arc<Node>;
@@ -104,6 +108,27 @@ pub enum Op {
     Slice { axes: Vec<slice::AxisSlice>, input: NodeRef },
     /// Axes of length 1 removed.
     Squeeze { axes: Vec<usize>, input: NodeRef },
+    /// Axes reordered: output axis k is input axis `perm[k]`.
+    Transpose { perm: Vec<usize>, input: NodeRef },
+    /// Per axis, either the input's positions as they are (`None`, chunks
+    /// kept) or, for each output position, the input position it copies
+    /// (`-1`: the `fill` value). Takes, rolls, pads, tiles and repeats.
+    Gather { maps: Vec<Option<std::sync::Arc<Vec<i64>>>>, fill: Scalar, input: NodeRef },
+    /// The same elements in row-major order with the node's shape. The input
+    /// is chunked so that every block reshapes on its own (see `reshape.rs`):
+    /// block i of the output is block i of the input.
+    Reshape { input: NodeRef },
+    /// The input broadcast to the node's shape (NumPy rules; stretched axes
+    /// of the input are one block of length 1).
+    BroadcastTo { input: NodeRef },
+    /// The diagonal `offset` of a 2-d input (1-d result).
+    Diagonal { offset: isize, input: NodeRef },
+    /// A 2-d array with the 1-d input on its diagonal `offset`, zeros elsewhere.
+    Diag { offset: isize, input: NodeRef },
+    /// A user function applied to blocks (`map_blocks`, `blockwise`,
+    /// `map_overlap`): for each output block, each input contributes the
+    /// block its `axes` select (grown by `halo` for `map_overlap`).
+    MapBlocks { func: BlockFunc, inputs: Vec<NodeRef>, axes: Vec<Vec<InAxis>>, halo: Option<Halo> },
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -116,14 +141,21 @@ impl Node {
     pub fn inputs(&self) -> Vec<&NodeRef> {
         match &self.op {
             Op::Source(_) => vec![],
-            Op::Map { inputs, .. } | Op::Reduce { inputs, .. } | Op::Concat { inputs, .. } => {
-                inputs.iter().collect()
-            }
+            Op::Map { inputs, .. }
+            | Op::Reduce { inputs, .. }
+            | Op::Concat { inputs, .. }
+            | Op::MapBlocks { inputs, .. } => inputs.iter().collect(),
             Op::Scan { input, .. }
             | Op::Rechunk { input }
             | Op::ExpandDims { input, .. }
             | Op::Slice { input, .. }
-            | Op::Squeeze { input, .. } => vec![input],
+            | Op::Squeeze { input, .. }
+            | Op::Transpose { input, .. }
+            | Op::Gather { input, .. }
+            | Op::Reshape { input }
+            | Op::BroadcastTo { input }
+            | Op::Diagonal { input, .. }
+            | Op::Diag { input, .. } => vec![input],
         }
     }
     /// A copy of this node's operation with other inputs (same order and count).
@@ -148,6 +180,18 @@ impl Node {
             Op::ExpandDims { axis, .. } => Op::ExpandDims { axis: *axis, input: one() },
             Op::Slice { axes, .. } => Op::Slice { axes: axes.clone(), input: one() },
             Op::Squeeze { axes, .. } => Op::Squeeze { axes: axes.clone(), input: one() },
+            Op::Transpose { perm, .. } => Op::Transpose { perm: perm.clone(), input: one() },
+            Op::Gather { maps, fill, .. } => Op::Gather { maps: maps.clone(), fill: *fill, input: one() },
+            Op::Reshape { .. } => Op::Reshape { input: one() },
+            Op::BroadcastTo { .. } => Op::BroadcastTo { input: one() },
+            Op::Diagonal { offset, .. } => Op::Diagonal { offset: *offset, input: one() },
+            Op::Diag { offset, .. } => Op::Diag { offset: *offset, input: one() },
+            Op::MapBlocks { func, inputs, axes, halo } => Op::MapBlocks {
+                func: func.clone(),
+                inputs: inputs.iter().map(|_| one()).collect(),
+                axes: axes.clone(),
+                halo: halo.clone(),
+            },
         }
     }
     /// A description of the operation without its inputs, for plans and
@@ -192,6 +236,16 @@ impl Node {
                 format!("slice[{}]", parts.join(", "))
             }
             Op::Squeeze { axes, .. } => format!("squeeze(axes={axes:?})"),
+            Op::Transpose { perm, .. } => format!("transpose{perm:?}"),
+            Op::Gather { maps, fill, .. } => blocks::describe_gather(maps, *fill),
+            Op::Reshape { .. } => "reshape".to_string(),
+            Op::BroadcastTo { .. } => "broadcast_to".to_string(),
+            Op::Diagonal { offset, .. } => format!("diagonal(offset={offset})"),
+            Op::Diag { offset, .. } => format!("diag(offset={offset})"),
+            Op::MapBlocks { func, halo, .. } => match halo {
+                None => format!("{}#{}", func.name, func.id()),
+                Some(h) => format!("{}#{} depth={:?} boundary={}", func.name, func.id(), h.depth, h.boundary),
+            },
         };
         format!("{base} {} {:?} chunks={}", self.dtype, self.shape, self.chunks.describe())
     }

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 
 use crate::chunks::Chunks;
 use crate::expr::build::{is_broadcast_axis, layout};
-use crate::expr::{ExprGraph, NodeRef, Op, ReduceSpec};
-use crate::task::{Inline, InputRef, Layer, LayerId, LayerKind, TaskGraph};
+use crate::dtype::Scalar;
+use crate::expr::blocks::{halo_positions, Edge};
+use crate::expr::{ExprGraph, InAxis, NodeRef, Op, ReduceSpec};
+use crate::task::{AxisSource, GatherInput, Inline, InputRef, Layer, LayerId, LayerKind, TaskGraph};
 
 /// Knobs of the lowering.
 #[derive(Clone, Debug)]
@@ -140,6 +142,83 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
             tg.push(Layer { kind: LayerKind::ScanApply { local, carry, kind: *kind, axis: *axis }, ..base })
         }
         Op::Reduce { spec, program, inputs } => lower_reduce(tg, n, spec, program, inputs, layer_of, opts),
+        Op::Transpose { perm, input } => {
+            tg.push(array_layer(n, LayerKind::Transpose { input: layer_of[&input.id], perm: perm.clone() }))
+        }
+        Op::Reshape { input } => tg.push(array_layer(n, LayerKind::Reshape { input: layer_of[&input.id] })),
+        Op::BroadcastTo { input } => tg.push(array_layer(
+            n,
+            LayerKind::BroadcastTo { input: layer_of[&input.id], offset: n.shape.len() - input.shape.len() },
+        )),
+        Op::Diagonal { offset, input } => tg.push(array_layer(
+            n,
+            LayerKind::Diagonal { input: layer_of[&input.id], in_chunks: input.chunks.clone(), offset: *offset },
+        )),
+        Op::Diag { offset, input } => tg.push(array_layer(
+            n,
+            LayerKind::Diag { input: layer_of[&input.id], in_chunks: input.chunks.clone(), offset: *offset },
+        )),
+        Op::Gather { maps, fill, input } => {
+            let axes = maps
+                .iter()
+                .enumerate()
+                .map(|(k, m)| match m {
+                    None => AxisSource::Block(k),
+                    Some(m) => {
+                        let mut pos = Vec::new();
+                        let mut s = 0;
+                        for &c in n.chunks.axis(k) {
+                            pos.push(m[s..s + c].to_vec());
+                            s += c;
+                        }
+                        AxisSource::positions(k, pos, input.chunks.axis(k))
+                    }
+                })
+                .collect();
+            let input = GatherInput { layer: layer_of[&input.id], in_chunks: input.chunks.clone(), axes, fill: *fill };
+            tg.push(array_layer(n, LayerKind::Gather { input }))
+        }
+        Op::MapBlocks { func, inputs, axes, halo } => {
+            let mut gin = Vec::with_capacity(inputs.len());
+            for (inp, ax) in inputs.iter().zip(axes) {
+                let sources = ax
+                    .iter()
+                    .enumerate()
+                    .map(|(k, a)| match (a, halo) {
+                        (InAxis::Whole, _) => AxisSource::Single,
+                        (InAxis::Out(o), Some(h)) if h.depth[k] > 0 => AxisSource::positions(
+                            *o,
+                            halo_positions(inp.chunks.axis(k), h.depth[k], h.boundary),
+                            inp.chunks.axis(k),
+                        ),
+                        (InAxis::Out(o), _) => AxisSource::Block(*o),
+                    })
+                    .collect();
+                let fill = halo.as_ref().map(|h| h.fill).unwrap_or_else(|| Scalar::F64(0.0).cast(inp.dtype));
+                gin.push(GatherInput { layer: layer_of[&inp.id], in_chunks: inp.chunks.clone(), axes: sources, fill });
+            }
+            let trim = halo.as_ref().map(|h| {
+                (0..n.shape.len())
+                    .map(|k| {
+                        let sizes = n.chunks.axis(k);
+                        let nb = sizes.len();
+                        (0..nb)
+                            .map(|b| {
+                                let d = h.depth[k];
+                                if h.boundary == Edge::None {
+                                    let start = n.chunks.offset(k, b);
+                                    let end = start + sizes[b];
+                                    (d.min(start), d.min(n.shape[k] - end))
+                                } else {
+                                    (d, d)
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            });
+            tg.push(array_layer(n, LayerKind::MapBlocks { func: func.clone(), inputs: gin, trim }))
+        }
     }
 }
 

@@ -3,12 +3,15 @@
 //! ([`TaskGraph::deps`]), so a graph of a million chunks is a few layers, not
 //! a million objects. Plain data: no ndarray, no threads.
 
+pub mod gather;
 pub mod order;
+
+pub use gather::{AxisSource, GatherInput};
 
 pub use crate::chunks::for_each_in_box;
 use crate::chunks::{linear_index, multi_index, Chunks};
 use crate::dtype::DType;
-use crate::expr::{Program, ReduceSpec, ScanKind, Source};
+use crate::expr::{BlockFunc, Program, ReduceSpec, ScanKind, Source};
 
 pub type LayerId = usize;
 pub type TaskId = usize;
@@ -73,6 +76,23 @@ pub enum LayerKind {
     Slice { input: LayerId, blocks: Vec<Vec<(usize, usize, usize)>>, steps: Vec<isize> },
     /// Length-1 axes removed (the input has one block along each).
     Squeeze { input: LayerId, axes: Vec<usize> },
+    /// Each output block is one input block with its axes reordered
+    /// (output axis k is input axis `perm[k]`).
+    Transpose { input: LayerId, perm: Vec<usize> },
+    /// Each output block is assembled from the input blocks its positions lie in.
+    Gather { input: GatherInput },
+    /// Block i of the output is block i of the input with the block's new shape.
+    Reshape { input: LayerId },
+    /// The input broadcast to the layer's blocks (stretched axes are one block of length 1).
+    BroadcastTo { input: LayerId, offset: usize },
+    /// The diagonal `offset` of a 2-d input: each output block reads the
+    /// input blocks its diagonal segment crosses.
+    Diagonal { input: LayerId, in_chunks: Chunks, offset: isize },
+    /// A 2-d block with the 1-d input on diagonal `offset` (zeros elsewhere).
+    Diag { input: LayerId, in_chunks: Chunks, offset: isize },
+    /// A user function over the assembled input regions; with `trim`, per
+    /// output axis and block the (left, right) halo cut from its result.
+    MapBlocks { func: BlockFunc, inputs: Vec<GatherInput>, trim: Option<Vec<Vec<(usize, usize)>>> },
 }
 
 impl LayerKind {
@@ -106,6 +126,13 @@ impl LayerKind {
             LayerKind::ExpandDims { .. } => "expand-dims".into(),
             LayerKind::Slice { .. } => "slice".into(),
             LayerKind::Squeeze { .. } => "squeeze".into(),
+            LayerKind::Transpose { perm, .. } => format!("transpose{perm:?}"),
+            LayerKind::Gather { .. } => "gather".into(),
+            LayerKind::Reshape { .. } => "reshape".into(),
+            LayerKind::BroadcastTo { .. } => "broadcast".into(),
+            LayerKind::Diagonal { .. } => "diagonal".into(),
+            LayerKind::Diag { .. } => "diag".into(),
+            LayerKind::MapBlocks { func, .. } => func.name.clone(),
         }
     }
 }
@@ -256,6 +283,45 @@ impl TaskGraph {
                 }
                 out.push(self.task(*input, &b));
             }
+            LayerKind::Transpose { input, perm } => {
+                let mut b = vec![0; perm.len()];
+                for (k, &p) in perm.iter().enumerate() {
+                    b[p] = block[k];
+                }
+                out.push(self.task(*input, &b));
+            }
+            LayerKind::Gather { input } => input.deps(self, block, out),
+            LayerKind::Reshape { input } => {
+                let lin = linear_index(block, &self.layers[layer].grid);
+                out.push(self.first_task(*input) + lin);
+            }
+            LayerKind::BroadcastTo { input, offset } => {
+                let grid = &self.layers[*input].grid;
+                let b: Vec<usize> = (0..grid.len()).map(|k| if grid[k] == 1 { 0 } else { block[k + offset] }).collect();
+                out.push(self.task(*input, &b));
+            }
+            LayerKind::Diagonal { input, in_chunks, offset } => {
+                let chunks = self.layers[layer].chunks.as_ref().expect("diagonal has chunks");
+                let (s, n) = (chunks.offset(0, block[0]), chunks.axis(0)[block[0]]);
+                for b in diagonal_blocks(in_chunks, *offset, s, s + n) {
+                    out.push(self.task(*input, &b));
+                }
+            }
+            LayerKind::Diag { input, in_chunks, offset } => {
+                let chunks = self.layers[layer].chunks.as_ref().expect("diag has chunks");
+                let (lo, hi) = diag_range(chunks, *offset, block);
+                let b = in_chunks.bounds(0);
+                for i in 0..in_chunks.axis(0).len() {
+                    if b[i] < hi && b[i + 1] > lo && b[i + 1] > b[i] {
+                        out.push(self.task(*input, &[i]));
+                    }
+                }
+            }
+            LayerKind::MapBlocks { inputs, .. } => {
+                for i in inputs {
+                    i.deps(self, block, out);
+                }
+            }
         }
     }
 
@@ -275,6 +341,35 @@ impl TaskGraph {
         }
         s
     }
+}
+
+/// The (row block, column block) pairs of a 2-d array chunked as `c` that
+/// diagonal `offset` crosses between diagonal positions `lo..hi`, in order.
+pub fn diagonal_blocks(c: &Chunks, offset: isize, lo: usize, hi: usize) -> Vec<[usize; 2]> {
+    let (r0, c0) = (offset.min(0).unsigned_abs(), offset.max(0) as usize);
+    let (rb, cb) = (c.bounds(0), c.bounds(1));
+    let mut out: Vec<[usize; 2]> = Vec::new();
+    let mut t = lo;
+    while t < hi {
+        let (r, col) = (t + r0, t + c0);
+        let i = rb.partition_point(|&e| e <= r) - 1;
+        let j = cb.partition_point(|&e| e <= col) - 1;
+        out.push([i, j]);
+        // the next position that leaves block (i, j)
+        t += (rb[i + 1] - r).min(cb[j + 1] - col);
+    }
+    out
+}
+
+/// Diagonal positions `lo..hi` (of the 1-d input) inside block `block` of a
+/// `diag` output chunked as `c`.
+pub fn diag_range(c: &Chunks, offset: isize, block: &[usize]) -> (usize, usize) {
+    let (r0, c0) = (offset.min(0).unsigned_abs(), offset.max(0) as usize);
+    let (rs, cs) = (c.offset(0, block[0]), c.offset(1, block[1]));
+    let (re, ce) = (rs + c.axis(0)[block[0]], cs + c.axis(1)[block[1]]);
+    let lo = rs.saturating_sub(r0).max(cs.saturating_sub(c0));
+    let hi = re.saturating_sub(r0).min(ce.saturating_sub(c0));
+    (lo, hi.max(lo))
 }
 
 /// Which input, and which of its blocks, block `b` of a concatenation is.

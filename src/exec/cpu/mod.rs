@@ -3,7 +3,9 @@
 //! moment its last reader is done. Bytes held are kept under the memory limit
 //! by not starting a task that would exceed it while others are running.
 
+pub mod blockfn;
 pub mod chunk;
+pub mod gather;
 pub mod interp;
 pub mod reduce;
 pub mod run_task;

@@ -1,10 +1,12 @@
 //! Running one task: the block computation of each layer kind.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
 use super::chunk::{typed, Chunk, HostElement};
+use super::gather;
 use super::interp;
 use super::reduce::{self, Partial};
 use super::scalar_ops::Arith;
@@ -161,6 +163,90 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
                 }
                 T::wrap(v)
             }))
+        }
+        LayerKind::Transpose { perm, .. } => new(gather::transpose(inputs[0].block()?, perm)),
+        LayerKind::Gather { input } => match gather::assemble(input, block, inputs)? {
+            Cow::Borrowed(_) => Ok(Output::Same(inputs[0].clone())),
+            Cow::Owned(c) => new(c),
+        },
+        LayerKind::Reshape { .. } => {
+            let chunks = l.chunks.as_ref().expect("reshape layers have chunks");
+            new(inputs[0].block()?.clone().reshaped(&chunks.block_shape(block))?)
+        }
+        LayerKind::BroadcastTo { .. } => {
+            let chunks = l.chunks.as_ref().expect("broadcast layers have chunks");
+            new(gather::broadcast(inputs[0].block()?, &chunks.block_shape(block))?)
+        }
+        LayerKind::Diagonal { in_chunks, offset, .. } => {
+            let chunks = l.chunks.as_ref().expect("diagonal layers have chunks");
+            let (lo, n) = (chunks.offset(0, block[0]), chunks.axis(0)[block[0]]);
+            if n == 0 {
+                return new(Chunk::zeros(l.dtype, &[0]));
+            }
+            new(gather::diagonal(in_chunks, *offset, lo, n, inputs)?)
+        }
+        LayerKind::Diag { in_chunks, offset, .. } => {
+            let chunks = l.chunks.as_ref().expect("diag layers have chunks");
+            new(gather::diag(chunks, in_chunks, *offset, block, l.dtype, inputs)?)
+        }
+        LayerKind::MapBlocks { func, inputs: gins, trim } => {
+            let chunks = l.chunks.as_ref().expect("block function layers have chunks");
+            new(run_block_fn(func, gins, trim.as_deref(), chunks, l.dtype, block, g, inputs)?)
+        }
+    }
+}
+
+/// A user block function: assemble each input's region, call, check the
+/// result's shape and type, cut the halo.
+#[allow(clippy::too_many_arguments)]
+fn run_block_fn(
+    func: &crate::expr::BlockFunc,
+    gins: &[crate::task::GatherInput],
+    trim: Option<&[Vec<(usize, usize)>]>,
+    chunks: &crate::chunks::Chunks,
+    dtype: crate::DType,
+    block: &[usize],
+    g: &TaskGraph,
+    inputs: &[Arc<Value>],
+) -> Result<Chunk> {
+    let f = func
+        .func
+        .downcast_ref::<super::blockfn::CpuBlockFn>()
+        .ok_or_else(|| Error::NotImplemented(format!("block function `{}` has no CPU form", func.name)))?;
+    let mut regions = Vec::with_capacity(gins.len());
+    let mut at = 0;
+    let mut deps = Vec::new();
+    for gi in gins {
+        deps.clear();
+        gi.deps(g, block, &mut deps);
+        let vals = &inputs[at..at + deps.len()];
+        at += deps.len();
+        regions.push(gather::assemble(gi, block, vals)?);
+    }
+    let refs: Vec<&Chunk> = regions.iter().map(|c| c.as_ref()).collect();
+    let out = (f.0)(&refs)?;
+    let mut want = chunks.block_shape(block);
+    if let Some(t) = trim {
+        for (k, w) in want.iter_mut().enumerate() {
+            let (a, b) = t[k][block[k]];
+            *w += a + b;
+        }
+    }
+    if out.dtype() != dtype {
+        return Err(Error::DType(format!("{} returned {} blocks, declared {}", func.name, out.dtype(), dtype)));
+    }
+    if out.shape() != want.as_slice() {
+        return Err(Error::Shape(format!(
+            "{}: block {block:?} returned shape {:?}, expected {want:?}",
+            func.name,
+            out.shape()
+        )));
+    }
+    match trim {
+        None => Ok(out),
+        Some(t) => {
+            let start: Vec<usize> = (0..want.len()).map(|k| t[k][block[k]].0).collect();
+            Ok(out.region(&start, &chunks.block_shape(block)))
         }
     }
 }
