@@ -184,6 +184,11 @@ proptest! {
             let e = run!((&x.t() * 2.0).t().sum(0).unwrap());
             prop_assert_eq!(e, a.mapv(|v| v * 2.0).sum_axis(Axis(0)));
         }
+        if nd >= 1 {
+            // a slice of a transpose (pushed below the transpose by the optimizer)
+            let exp = a.t().slice_axis(Axis(0), ndarray::Slice::new(0, None, -1)).to_owned();
+            prop_assert_eq!(run!(x.t().flip(0).unwrap()), exp);
+        }
         prop_assert!(x.permuted_axes(&vec![0; nd + 1]).is_err());
     }
 

@@ -3,6 +3,7 @@
 //! - `slice(slice(x))` becomes one slice;
 //! - a slice of an elementwise map becomes the map of the sliced inputs (an
 //!   input broadcast along an axis keeps that axis whole);
+//! - a slice of a transpose is the transpose of the input's slice;
 //! - a slice of a constant is a smaller constant;
 //! - a unit-step slice of a stored array is a smaller region of the store
 //!   (its blocks read only the stored chunks they overlap).
@@ -16,7 +17,7 @@ use crate::error::Result;
 use crate::expr::build::{self, is_broadcast_axis};
 use crate::expr::graph::with_new_inputs;
 use crate::expr::slice::{sliced_chunks, AxisSlice};
-use crate::expr::{ExprGraph, NodeRef, Op, Source};
+use crate::expr::{shape_ops, ExprGraph, NodeRef, Op, Source};
 
 pub struct SlicePushdown;
 
@@ -64,6 +65,13 @@ fn push(x: &NodeRef, axes: &[AxisSlice]) -> NodeRef {
         }
         // the map (or whoever reads this) aligns chunks again
         Op::Rechunk { input } => push(input, axes),
+        Op::Transpose { perm, input } => {
+            let mut inner = vec![AxisSlice::full(0); perm.len()];
+            for (k, &p) in perm.iter().enumerate() {
+                inner[p] = axes[k];
+            }
+            shape_ops::transpose(&push(input, &inner), perm).unwrap_or_else(|_| build::slice(x, axes.to_vec()))
+        }
         Op::Source(Source::Full(v)) => {
             let shape = axes.iter().map(|a| a.len).collect();
             build::source(Source::Full(*v), shape, x.dtype, sliced_chunks(&x.chunks, axes))
@@ -118,5 +126,18 @@ mod tests {
         let g = SlicePushdown.run(ExprGraph::new(vec![s])).unwrap();
         assert!(matches!(g.roots[0].op, Op::Source(Source::Full(_))));
         assert_eq!(g.roots[0].chunks.axis(0), &[2, 2]);
+    }
+
+    #[test]
+    fn slices_move_through_transposes() {
+        let a = data(&[8, 4], vec![vec![4, 4], vec![2, 2]]);
+        let t = shape_ops::transpose(&a, &[1, 0]).unwrap();
+        let s = build::slice(&t, vec![AxisSlice { start: 1, step: 1, len: 2 }, AxisSlice { start: 6, step: -2, len: 3 }]);
+        let g = SlicePushdown.run(ExprGraph::new(vec![s.clone()])).unwrap();
+        let root = &g.roots[0];
+        assert!(matches!(root.op, Op::Transpose { .. }), "{}", g.explain());
+        assert_eq!(root.shape, vec![2, 3]);
+        assert!(g.explain().contains("slice[6+-2*3, 1..3]"), "{}", g.explain());
+        assert!(SlicePushdown.run(g.clone()).unwrap().equivalent(&g));
     }
 }
