@@ -3,7 +3,11 @@
 //! 4 MiB or more (as NumPy does for its large arrays). Fresh multi-megabyte
 //! chunk buffers then fault in 2 MiB pages instead of 4 KiB ones; on the
 //! Zarr workloads the kernel's per-page fault work was over a third of the
-//! run time. Linux only (elsewhere it is the system allocator). A library
+//! run time. Freed buffers of 4 MiB or more are also kept in a small cache
+//! (at most [`CACHE_BYTES`], 16 buffers) and handed out again for the next
+//! allocation of the same size: chunk after chunk of one shape then reuses
+//! memory instead of having the kernel map and zero new pages each time.
+//! Linux only (elsewhere it is the system allocator). A library
 //! cannot choose the allocator; a program opts in with
 //!
 //! ```
@@ -13,11 +17,63 @@
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
 
-/// The system allocator with transparent huge pages for large allocations.
+/// The system allocator with transparent huge pages for large allocations
+/// and a bounded cache of freed large buffers.
 pub struct HugePageAlloc;
 
 const HUGE: usize = 4 << 20;
+
+/// Most bytes of freed buffers the cache keeps.
+pub const CACHE_BYTES: usize = 256 << 20;
+const SLOTS: usize = 16;
+
+/// Freed large buffers: (address, size, alignment); address 0 is an empty slot.
+struct Cache {
+    slots: [(usize, usize, usize); SLOTS],
+    bytes: usize,
+}
+
+// a const-initialised std Mutex never allocates, so the allocator may use it
+static CACHE: Mutex<Cache> = Mutex::new(Cache { slots: [(0, 0, 0); SLOTS], bytes: 0 });
+
+/// A cached buffer of exactly this layout, if any.
+fn take_cached(layout: Layout) -> *mut u8 {
+    let Ok(mut c) = CACHE.try_lock() else { return std::ptr::null_mut() };
+    for i in 0..SLOTS {
+        let (p, size, align) = c.slots[i];
+        if p != 0 && size == layout.size() && align == layout.align() {
+            c.slots[i] = (0, 0, 0);
+            c.bytes -= size;
+            return p as *mut u8;
+        }
+    }
+    std::ptr::null_mut()
+}
+
+/// Keep a freed buffer if there is room; false if the caller must free it.
+fn keep(ptr: *mut u8, layout: Layout) -> bool {
+    let Ok(mut c) = CACHE.try_lock() else { return false };
+    if c.bytes + layout.size() > CACHE_BYTES {
+        return false;
+    }
+    match c.slots.iter().position(|s| s.0 == 0) {
+        Some(i) => {
+            c.slots[i] = (ptr as usize, layout.size(), layout.align());
+            c.bytes += layout.size();
+            true
+        }
+        None => false,
+    }
+}
+
+impl HugePageAlloc {
+    /// Bytes of freed buffers held by the cache now.
+    pub fn cached_bytes() -> usize {
+        CACHE.lock().map(|c| c.bytes).unwrap_or(0)
+    }
+}
 
 #[cfg(target_os = "linux")]
 fn advise(p: *mut u8, size: usize) {
@@ -39,20 +95,41 @@ fn advise(p: *mut u8, size: usize) {
 #[cfg(not(target_os = "linux"))]
 fn advise(_p: *mut u8, _size: usize) {}
 
-// SAFETY: every method forwards to `System` with the same arguments; the
-// advice does not change the memory's contents or ownership.
+// SAFETY: every method forwards to `System` with the same arguments, except
+// that a freed large buffer may be kept in the cache (still owned by us) and
+// returned by a later `alloc` of exactly the same size and alignment (the
+// contract of `alloc` leaves the contents unspecified; `alloc_zeroed`
+// clears a cached block before returning it). The advice does not change the memory's
+// contents or ownership.
 unsafe impl GlobalAlloc for HugePageAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() >= HUGE {
+            let p = take_cached(layout);
+            if !p.is_null() {
+                return p;
+            }
+        }
         let p = unsafe { System.alloc(layout) };
         advise(p, layout.size());
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.size() >= HUGE {
+            let p = take_cached(layout);
+            if !p.is_null() {
+                // SAFETY: a whole cached block of this layout, owned by us
+                unsafe { std::ptr::write_bytes(p, 0, layout.size()) };
+                return p;
+            }
+        }
         let p = unsafe { System.alloc_zeroed(layout) };
         advise(p, layout.size());
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if layout.size() >= HUGE && keep(ptr, layout) {
+            return;
+        }
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -85,5 +162,29 @@ mod tests {
                 a.dealloc(q, Layout::from_size_align(size * 2, 64).unwrap());
             }
         }
+    }
+
+    #[test]
+    fn freed_large_buffers_are_reused_and_the_cache_is_bounded() {
+        let a = HugePageAlloc;
+        let l = Layout::from_size_align(HUGE + 4096, 64).unwrap();
+        // SAFETY: valid layouts; every block is freed once with its layout.
+        unsafe {
+            let p = a.alloc(l);
+            *p = 1;
+            a.dealloc(p, l);
+            let q = a.alloc(l);
+            // the cache is global: another test may have taken the block, but
+            // normally the same buffer comes back
+            if q == p {
+                assert_eq!(*q, 1);
+            }
+            a.dealloc(q, l);
+            let many: Vec<*mut u8> = (0..80).map(|_| a.alloc(l)).collect();
+            for &m in &many {
+                a.dealloc(m, l);
+            }
+        }
+        assert!(HugePageAlloc::cached_bytes() <= CACHE_BYTES);
     }
 }
