@@ -23,7 +23,7 @@
 //! | [`opt`] | the optimizer [`opt::Pipeline`]: rechunk merging, CSE, fusion, sanity — one file a pass |
 //! | [`lower`] | expression graph → [`task::TaskGraph`] (tree reductions, scans) |
 //! | [`task`] | the compact per-chunk task graph (virtual blockwise layers) and its memory-aware [`task::order`] |
-//! | [`exec`] | [`Executor`] configuration; [`exec::cpu`]: the threaded scheduler, the tiled Program interpreter, block kernels |
+//! | [`exec`] | [`Executor`] configuration; [`exec::cpu`]: the threaded scheduler, the tiled Program interpreter, block kernels, the I/O pool (read-ahead, write-behind) |
 //! | [`chunks`], [`dtype`], [`error`] | [`Chunks`]/[`ChunkSpec`], [`Element`]/[`DType`], the one [`Error`] |
 //! | [`rng`] | the counter-based (Philox) random streams |
 //! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs); `Executor::to_zarr_with`, `Executor::rechunk_zarr` in [`exec`] |

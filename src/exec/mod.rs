@@ -1,9 +1,17 @@
 //! Executors: configuration as a value (`Executor::cpu().threads(2)...`) and
 //! the path from arrays to results: optimize → lower → order → run.
+//!
+//! Storage I/O overlaps compute: a few I/O threads
+//! ([`Executor::io_threads`], default 2) read stored chunks ahead of the
+//! tasks that need them and write `to_zarr` chunks behind the tasks that
+//! made them, within a byte budget ([`Executor::io_buffer`]); see
+//! [`cpu`] for how.
 
 pub mod cpu;
 mod to_zarr;
 pub mod rechunk_zarr;
+
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::expr::{ExprGraph, NodeRef};
@@ -27,6 +35,12 @@ pub struct Stats {
     pub peak_live_partials: usize,
     /// Most bytes held at once in intermediate chunks.
     pub peak_bytes: u64,
+    /// Stored blocks read ahead by the I/O threads and used by a task
+    /// (0 with `io_threads(0)`).
+    pub prefetched_blocks: usize,
+    /// Output blocks written by the I/O threads behind the workers
+    /// (`to_zarr`; the others were written by the worker that made them).
+    pub written_behind_blocks: usize,
     pub seconds: f64,
 }
 
@@ -51,6 +65,9 @@ pub struct Executor {
     memory_limit: Option<u64>,
     progress: bool,
     split_every: usize,
+    io_threads: usize,
+    io_buffer: u64,
+    read_latency: Duration,
 }
 
 impl Default for Executor {
@@ -60,10 +77,20 @@ impl Default for Executor {
 }
 
 impl Executor {
-    /// The CPU executor on all cores, no memory limit, no progress bar.
+    /// The CPU executor on all cores, no memory limit, no progress bar, 2
+    /// I/O threads with a 64 MiB I/O buffer.
     pub fn cpu() -> Executor {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Executor { backend: Backend::Cpu, threads, memory_limit: None, progress: false, split_every: 8 }
+        Executor {
+            backend: Backend::Cpu,
+            threads,
+            memory_limit: None,
+            progress: false,
+            split_every: 8,
+            io_threads: 2,
+            io_buffer: 64 << 20,
+            read_latency: Duration::ZERO,
+        }
     }
     /// Worker threads (at least 1).
     pub fn threads(mut self, n: usize) -> Executor {
@@ -84,6 +111,41 @@ impl Executor {
     /// Most partial results merged by one task of a tree reduction (≥ 2; default 8).
     pub fn split_every(mut self, n: usize) -> Executor {
         self.split_every = n.max(2);
+        self
+    }
+    /// Threads that do storage I/O so it overlaps compute (default 2; they
+    /// are not compute workers and mostly wait on the disk):
+    /// - *read-ahead*: when a worker takes a task, the stored (Zarr) blocks
+    ///   of the next ready tasks, in the order they will run, are read by
+    ///   these threads; a task takes its block when it is there, waits for
+    ///   it when it is being read, and reads it itself otherwise;
+    /// - *write-behind*: `to_zarr` chunks are encoded and written by these
+    ///   threads while the workers compute the next blocks; when the write
+    ///   queue is full, the worker writes its block itself. `to_zarr`
+    ///   returns after every write has finished.
+    ///
+    /// Results are the same with any number; 0 turns both off (tasks read
+    /// and write themselves). Errors of reads and writes fail the run as
+    /// without I/O threads. Run statistics count the blocks read ahead
+    /// ([`Stats::prefetched_blocks`]) and written behind
+    /// ([`Stats::written_behind_blocks`]).
+    pub fn io_threads(mut self, n: usize) -> Executor {
+        self.io_threads = n;
+        self
+    }
+    /// Most bytes of blocks read ahead and not yet used, and most bytes of
+    /// blocks queued for writing (each; default 64 MiB). With a memory
+    /// limit, each is at most an eighth of it, and both count against it.
+    /// 0 turns read-ahead and write-behind off.
+    pub fn io_buffer(mut self, bytes: u64) -> Executor {
+        self.io_buffer = bytes;
+        self
+    }
+    /// Make every stored block read wait `latency` first: a stand-in for a
+    /// slow store (network file system, object store) in benchmarks and
+    /// tests of the I/O overlap. Zero (the default) in real use.
+    pub fn read_latency(mut self, latency: Duration) -> Executor {
+        self.read_latency = latency;
         self
     }
 
@@ -129,7 +191,15 @@ impl Executor {
             Backend::Cpu => cpu::run(
                 tg,
                 &sched,
-                &cpu::RunConfig { threads: self.threads, memory_limit: self.memory_limit, progress: self.progress, sink },
+                &cpu::RunConfig {
+                    threads: self.threads,
+                    memory_limit: self.memory_limit,
+                    progress: self.progress,
+                    sink,
+                    io_threads: self.io_threads,
+                    io_buffer: self.io_buffer,
+                    read_latency: self.read_latency,
+                },
             ),
         }
     }

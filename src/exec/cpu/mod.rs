@@ -2,23 +2,39 @@
 //! priority (depth-first order), compute it, and drop each input chunk the
 //! moment its last reader is done. Bytes held are kept under the memory limit
 //! by not starting a task that would exceed it while others are running.
+//!
+//! I/O overlaps compute through a small pool of I/O threads
+//! ([`io_pool`], `Executor::io_threads`): each time a worker takes a task,
+//! the scheduler looks at the next ready tasks in priority order and has the
+//! pool read their stored blocks ahead ([`prefetch`]); output blocks handed
+//! to a sink (`to_zarr`) are written by the pool behind the workers
+//! ([`write_behind`]). Bytes read ahead and not yet taken, and bytes queued
+//! for writing, are each bounded by the I/O buffer (`Executor::io_buffer`,
+//! at most an eighth of the memory limit) and count against the memory
+//! limit. The run returns after the last queued write has finished.
 
 pub mod blockfn;
 pub mod chunk;
 pub mod gather;
 pub mod interp;
+pub mod io_pool;
+pub mod prefetch;
 pub mod reduce;
 pub mod run_task;
 pub mod scalar_ops;
 pub mod source;
+pub mod write_behind;
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chunk::Chunk;
+use io_pool::{CloseOnDrop, IoPool};
+use prefetch::Prefetch;
 use run_task::{Output, Value};
+use source::Reads;
+use write_behind::WriteBehind;
 
 use crate::error::{Error, Result};
 use crate::exec::Stats;
@@ -26,7 +42,11 @@ use crate::task::order::Schedule;
 use crate::task::TaskGraph;
 
 struct State {
-    ready: BinaryHeap<Reverse<(u32, u32)>>,
+    /// Ready tasks as (priority, task): the first is taken next.
+    ready: BTreeSet<(u32, u32)>,
+    /// Tasks whose stored reads were registered for read-ahead (empty
+    /// without read-ahead).
+    prefetched: Vec<bool>,
     values: Vec<Option<Arc<Value>>>,
     remaining: Vec<u32>,
     waiting: Vec<u32>,
@@ -49,7 +69,8 @@ impl State {
 }
 
 /// Where output blocks go instead of into assembled results:
-/// `sink(output, block index, block)`, called on the worker that made it.
+/// `sink(output, block index, block)`, called on an I/O thread (write-behind)
+/// or on the worker that made the block.
 pub type Sink<'a> = &'a (dyn Fn(usize, &[usize], &Chunk) -> Result<()> + Sync);
 
 /// Settings of one run.
@@ -59,6 +80,28 @@ pub struct RunConfig<'a> {
     pub progress: bool,
     /// When set, output blocks are handed to the sink and not kept.
     pub sink: Option<Sink<'a>>,
+    /// I/O threads for read-ahead and write-behind (0: none; tasks read
+    /// and write themselves).
+    pub io_threads: usize,
+    /// Most bytes read ahead and not yet taken; also the most bytes queued
+    /// for writing (each further limited to an eighth of `memory_limit`).
+    pub io_buffer: u64,
+    /// Simulated latency added to every stored block read (0 in real runs).
+    pub read_latency: Duration,
+}
+
+/// Whether a task of `g` reads a stored array (and so read-ahead may help).
+fn reads_stores(g: &TaskGraph) -> bool {
+    use crate::expr::Source;
+    use crate::task::LayerKind;
+    let stored = |s: &Source| matches!(s, Source::Stored { .. });
+    g.layers.iter().any(|l| match &l.kind {
+        LayerKind::Source { source, .. } => stored(source),
+        LayerKind::Map { inputs, .. } | LayerKind::ReducePartial { inputs, .. } => {
+            inputs.iter().any(|r| r.inline.as_ref().is_some_and(|s| stored(&s.source)))
+        }
+        _ => false,
+    })
 }
 
 /// Run the needed tasks of `g`; returns the output arrays, assembled (empty
@@ -69,14 +112,28 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     // results are written into preallocated arrays as their blocks finish
     // (an output of one block is its block; larger ones are assembled)
     let outputs: Vec<Mutex<Option<Chunk>>> = g.outputs.iter().map(|_| Mutex::new(None)).collect();
-    let mut ready = BinaryHeap::new();
+    let mut ready = BTreeSet::new();
     for &t in &s.order {
         if s.n_deps[t as usize] == 0 {
-            ready.push(Reverse((s.priority[t as usize], t)));
+            ready.insert((s.priority[t as usize], t));
         }
     }
+    // I/O overlap: a pool when there is something to read or write
+    let io_buffer = match cfg.memory_limit {
+        Some(lim) => cfg.io_buffer.min(lim / 8),
+        None => cfg.io_buffer,
+    };
+    let read_ahead = cfg.io_threads > 0 && io_buffer > 0 && reads_stores(g);
+    let write_behind = cfg.io_threads > 0 && io_buffer > 0 && cfg.sink.is_some();
+    let prefetch = read_ahead.then(|| Prefetch::new(io_buffer, cfg.read_latency));
+    let writes = write_behind.then(|| WriteBehind::new(io_buffer));
+    let io_bytes = || prefetch.as_ref().map_or(0, |p| p.bytes()) + writes.as_ref().map_or(0, |w| w.bytes());
+    let reads = Reads { prefetch: prefetch.as_ref(), latency: cfg.read_latency };
+    // tasks looked at ahead of the one taken
+    let lookahead = cfg.threads.max(1) + 2 * cfg.io_threads;
     let state = Mutex::new(State {
         ready,
+        prefetched: if read_ahead { vec![false; n] } else { Vec::new() },
         values: vec![None; n],
         remaining: s.consumers.clone(),
         waiting: s.n_deps.clone(),
@@ -101,10 +158,24 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
         None
     };
     let output_layers: Vec<(usize, usize)> = g.outputs.iter().enumerate().map(|(i, &l)| (l, i)).collect();
+    // called by the pool after a queued write: memory was freed (workers
+    // waiting for room may go on), or the write failed (the run fails)
+    let write_done = |e: Option<Error>| {
+        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = e {
+            st.error.get_or_insert(e);
+        }
+        drop(st);
+        cv.notify_all();
+    };
+    let pool = IoPool::new();
     let worker = || {
         let mut deps = Vec::new();
         let mut block = Vec::new();
         let mut inputs: Vec<Arc<Value>> = Vec::new();
+        let mut ahead_block = Vec::new();
+        let mut ahead_reads = Vec::new();
+        let mut start_reads = Vec::new();
         loop {
             let (task, layer);
             {
@@ -113,14 +184,14 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     if st.error.is_some() || st.done == total {
                         return;
                     }
-                    if let Some(&Reverse((_, t))) = st.ready.peek() {
+                    if let Some(&(_, t)) = st.ready.first() {
                         let need = g.layers[g.locate(t as usize, &mut block)].block_bytes;
                         let fits = match cfg.memory_limit {
-                            Some(lim) => st.held_bytes + need <= lim || st.running == 0,
+                            Some(lim) => st.held_bytes + io_bytes() + need <= lim || st.running == 0,
                             None => true,
                         };
                         if fits {
-                            st.ready.pop();
+                            st.ready.pop_first();
                             task = t as usize;
                             break;
                         }
@@ -141,9 +212,40 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     }
                 }
                 st.running += 1;
+                // read ahead: the stored blocks of the next ready tasks, while
+                // the budget (and a quarter of the memory limit kept free for
+                // task outputs) allows
+                if let Some(pf) = &prefetch {
+                    let mut room = match cfg.memory_limit {
+                        Some(lim) => (lim - lim / 4).saturating_sub(st.held_bytes + io_bytes()),
+                        None => u64::MAX,
+                    };
+                    let st = &mut *st;
+                    for &(_, t) in st.ready.iter().take(lookahead) {
+                        let t = t as usize;
+                        if st.prefetched[t] {
+                            continue;
+                        }
+                        let l = g.locate(t, &mut ahead_block);
+                        ahead_reads.clear();
+                        run_task::stored_reads(g, l, &ahead_block, &mut ahead_reads);
+                        if !ahead_reads.is_empty() {
+                            match pf.register(&ahead_reads, room, &mut start_reads) {
+                                Some(new) => room = room.saturating_sub(new),
+                                None => break,
+                            }
+                        }
+                        st.prefetched[t] = true;
+                    }
+                }
+            }
+            if let Some(pf) = &prefetch {
+                for id in start_reads.drain(..) {
+                    pool.submit(Box::new(move || pf.run(id)));
+                }
             }
             // a bug in a kernel must not take the process down or hang the other workers
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_task::run(g, layer, &block, &deps, &inputs)))
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_task::run(g, layer, &block, &deps, &inputs, reads)))
                 .unwrap_or_else(|p| {
                     let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
                     Err(Error::Execution(format!(
@@ -162,7 +264,10 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                 for &(l, i) in &output_layers {
                     if l == layer {
                         if let Some(sink) = cfg.sink {
-                            sink(i, &block, v.block()?)?;
+                            match &writes {
+                                Some(w) => w.write(&pool, sink, i, &block, &v, &write_done)?,
+                                None => sink(i, &block, v.block()?)?,
+                            }
                             continue;
                         }
                         let chunks = g.layers[l].chunks.as_ref().expect("output layers have chunks");
@@ -211,7 +316,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                         let r = r as usize;
                         st.waiting[r] -= 1;
                         if st.waiting[r] == 0 && s.priority[r] != u32::MAX {
-                            st.ready.push(Reverse((s.priority[r], r as u32)));
+                            st.ready.insert((s.priority[r], r as u32));
                         }
                     }
                     st.stats.peak_bytes = st.stats.peak_bytes.max(st.held_bytes);
@@ -226,24 +331,49 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
             }
         }
     };
+    // a worker that panics outside a task (a bug) fails the run instead of
+    // leaving the others waiting for its task
+    let worker = || {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(worker)) {
+            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            st.error.get_or_insert(Error::Execution(format!("internal: a worker panicked: {}", msg.unwrap_or_default())));
+            drop(st);
+            cv.notify_all();
+        }
+    };
     let threads = cfg.threads.max(1).min(total.max(1));
-    if threads == 1 {
-        worker();
-    } else {
-        std::thread::scope(|sc| {
-            for _ in 0..threads {
-                sc.spawn(worker);
+    let io_threads = if read_ahead || write_behind { cfg.io_threads } else { 0 };
+    std::thread::scope(|sc| {
+        for _ in 0..io_threads {
+            sc.spawn(|| pool.work());
+        }
+        // the pool closes when the workers are done (or unwinding), then the
+        // scope waits for the writes still queued
+        let _close = CloseOnDrop(&pool, prefetch.as_ref());
+        if threads == 1 {
+            worker();
+        } else {
+            let handles: Vec<_> = (0..threads).map(|_| sc.spawn(worker)).collect();
+            for h in handles {
+                let _ = h.join(); // panics are caught in `worker`
             }
-        });
-    }
+        }
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    drop(pool); // its jobs borrowed the state
     let st = state.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = st.error {
         return Err(e);
     }
+    if let Some(e) = writes.as_ref().and_then(|w| w.error()) {
+        return Err(e);
+    }
     let mut stats = st.stats;
+    stats.prefetched_blocks = prefetch.as_ref().map_or(0, |p| p.used());
+    stats.written_behind_blocks = writes.as_ref().map_or(0, |w| w.written());
     stats.seconds = t0.elapsed().as_secs_f64();
     if cfg.sink.is_some() {
         return Ok((Vec::new(), stats));

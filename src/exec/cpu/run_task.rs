@@ -10,7 +10,7 @@ use super::gather;
 use super::interp;
 use super::reduce::{self, Partial};
 use super::scalar_ops::Arith;
-use super::source::source_block;
+use super::source::{source_block, stored_read, ReadReq, Reads};
 use crate::dtype::{Element, Prim};
 use crate::error::{Error, Result};
 use crate::expr::ScanKind;
@@ -50,8 +50,9 @@ pub enum Output {
     Same(Arc<Value>),
 }
 
-/// Compute task (`layer`, `block`) from its inputs (in `TaskGraph::deps` order).
-pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inputs: &[Arc<Value>]) -> Result<Output> {
+/// Compute task (`layer`, `block`) from its inputs (in `TaskGraph::deps`
+/// order); stored blocks are read through `reads`.
+pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inputs: &[Arc<Value>], reads: Reads<'_>) -> Result<Output> {
     let l = &g.layers[layer];
     let new = |c: Chunk| Ok(Output::New(Value::Block(c)));
     match &l.kind {
@@ -64,16 +65,16 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
                 let chunks = l.chunks.as_ref().expect("source layers have chunks");
                 Ok(Output::Same(blocks.0[crate::chunks::linear_index(block, &chunks.numblocks())].clone()))
             }
-            _ => new(source_block(source, shape, l.chunks.as_ref().expect("source layers have chunks"), block, l.dtype)?),
+            _ => new(source_block(source, shape, l.chunks.as_ref().expect("source layers have chunks"), block, l.dtype, reads)?),
         },
         LayerKind::Map { program, inputs: refs } => {
             let chunks = l.chunks.as_ref().expect("map layers have chunks");
-            let made = make_inline(refs, block)?;
+            let made = make_inline(refs, block, reads)?;
             let ins = gather_inputs(refs, &made, inputs)?;
             new(interp::eval(program, &ins, &chunks.block_shape(block))?)
         }
         LayerKind::ReducePartial { program, spec, in_chunks, inputs: refs, .. } => {
-            let made = make_inline(refs, block)?;
+            let made = make_inline(refs, block, reads)?;
             let ins = gather_inputs(refs, &made, inputs)?;
             let shape = in_chunks.block_shape(block);
             if !program.is_identity() && spec.axes.len() == shape.len() && !shape.is_empty() {
@@ -251,17 +252,43 @@ fn run_block_fn(
     }
 }
 
+/// The block of input `r` that task block `block` reads.
+fn input_block(r: &InputRef, block: &[usize]) -> Vec<usize> {
+    r.bcast.iter().enumerate().map(|(k, &bc)| if bc { 0 } else { block[k + r.offset] }).collect()
+}
+
 /// Generate the blocks of the inline sources of a task.
-fn make_inline(refs: &[InputRef], block: &[usize]) -> Result<Vec<Option<Chunk>>> {
+fn make_inline(refs: &[InputRef], block: &[usize], reads: Reads<'_>) -> Result<Vec<Option<Chunk>>> {
     refs.iter()
         .map(|r| match &r.inline {
             None => Ok(None),
-            Some(s) => {
-                let b: Vec<usize> = r.bcast.iter().enumerate().map(|(k, &bc)| if bc { 0 } else { block[k + r.offset] }).collect();
-                source_block(&s.source, &s.shape, &s.chunks, &b, s.dtype).map(Some)
-            }
+            Some(s) => source_block(&s.source, &s.shape, &s.chunks, &input_block(r, block), s.dtype, reads).map(Some),
         })
         .collect()
+}
+
+/// The stored blocks task (`layer`, `block`) reads itself — a stored source
+/// layer's block or the inline stored sources of a fused task — pushed to
+/// `out` (what read-ahead may read before the task runs). Zero-size reads
+/// are left out.
+pub fn stored_reads(g: &TaskGraph, layer: LayerId, block: &[usize], out: &mut Vec<ReadReq>) {
+    let l = &g.layers[layer];
+    match &l.kind {
+        LayerKind::Source { source, .. } => {
+            if let Some(c) = &l.chunks {
+                out.extend(stored_read(source, c, block, l.dtype));
+            }
+        }
+        LayerKind::Map { inputs: refs, .. } | LayerKind::ReducePartial { inputs: refs, .. } => {
+            for r in refs {
+                if let Some(s) = &r.inline {
+                    out.extend(stored_read(&s.source, &s.chunks, &input_block(r, block), s.dtype));
+                }
+            }
+        }
+        _ => {}
+    }
+    out.retain(|r| r.shape.iter().all(|&n| n > 0));
 }
 
 /// The input blocks of a task in program order: inline blocks and dependency values.

@@ -1,5 +1,10 @@
 //! Producing source blocks: in-memory arrays, constants, ranges, identity
-//! matrices and counter-based random numbers.
+//! matrices, counter-based random numbers and stored (Zarr) regions. A stored
+//! block is taken from the read-ahead table when the I/O pool read it ahead
+//! (see [`super::prefetch`]), else read here.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -7,28 +12,94 @@ use super::chunk::{Chunk, HostElement};
 use crate::chunks::Chunks;
 use crate::dtype::{Element, Prim, Scalar};
 use crate::error::{Error, Result};
-use crate::expr::{Distribution, Source};
+use crate::expr::{Distribution, Source, StoredArray};
 use crate::rng;
+
+use super::prefetch::Prefetch;
 
 /// An in-memory array, split into its blocks once when it is created; a
 /// source task hands out its block without copying.
 pub struct InMemoryBlocks(pub Vec<std::sync::Arc<super::run_task::Value>>);
 
+/// How a task reads stored blocks: from the read-ahead table when the run
+/// has one, and with the configured simulated latency.
+#[derive(Clone, Copy, Default)]
+pub struct Reads<'a> {
+    pub prefetch: Option<&'a Prefetch>,
+    /// Added to every stored block read (`Executor::read_latency`), to
+    /// stand for a slow store in benchmarks and tests.
+    pub latency: Duration,
+}
+
+/// One region of a stored array, as a block of a stored source reads it.
+#[derive(Clone)]
+pub struct ReadReq {
+    pub array: Arc<dyn StoredArray>,
+    /// First element in the store.
+    pub at: Vec<usize>,
+    pub shape: Vec<usize>,
+    pub dtype: crate::DType,
+}
+
+/// What identifies a read: the store (by address: the graph keeps it alive
+/// for the whole run), the region and the element type.
+pub type ReadKey = (usize, Vec<usize>, Vec<usize>, crate::DType);
+
+impl ReadReq {
+    pub fn key(&self) -> ReadKey {
+        (Arc::as_ptr(&self.array) as *const () as usize, self.at.clone(), self.shape.clone(), self.dtype)
+    }
+    pub fn nbytes(&self) -> u64 {
+        self.shape.iter().product::<usize>() as u64 * self.dtype.size() as u64
+    }
+    /// Read the region from the store (after the simulated latency, if any).
+    pub fn read(&self, latency: Duration) -> Result<Chunk> {
+        if !latency.is_zero() {
+            std::thread::sleep(latency);
+        }
+        let z = self
+            .array
+            .as_any()
+            .downcast_ref::<crate::store::ZarrArray>()
+            .ok_or_else(|| Error::Execution("internal: stored array of an unknown kind".into()))?;
+        crate::dispatch_dtype!(self.dtype, T => Ok(T::wrap(z.read::<T>(&self.at, &self.shape)?)))
+    }
+}
+
+/// The read that block `block` of `src` makes, when `src` is stored.
+pub fn stored_read(src: &Source, chunks: &Chunks, block: &[usize], dtype: crate::DType) -> Option<ReadReq> {
+    match src {
+        Source::Stored { array, origin } => Some(ReadReq {
+            array: array.clone(),
+            at: (0..block.len()).map(|k| chunks.offset(k, block[k]) + origin[k]).collect(),
+            shape: chunks.block_shape(block),
+            dtype,
+        }),
+        _ => None,
+    }
+}
+
 /// The block at `block` of a source with the given full shape and chunks.
-pub fn source_block(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usize], dtype: crate::DType) -> Result<Chunk> {
+pub fn source_block(
+    src: &Source,
+    shape: &[usize],
+    chunks: &Chunks,
+    block: &[usize],
+    dtype: crate::DType,
+    reads: Reads<'_>,
+) -> Result<Chunk> {
     let bshape = chunks.block_shape(block);
     let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
     match src {
         // in-memory blocks are shared, not made: the executor hands them out
         Source::Data(_) => Err(Error::Execution("internal: in-memory blocks are not generated".into())),
         Source::Full(v) => Ok(Chunk::full(&bshape, *v)),
-        Source::Stored { array, origin } => {
-            let z = array
-                .as_any()
-                .downcast_ref::<crate::store::ZarrArray>()
-                .ok_or_else(|| Error::Execution("internal: stored array of an unknown kind".into()))?;
-            let at: Vec<usize> = start.iter().zip(origin).map(|(s, o)| s + o).collect();
-            crate::dispatch_dtype!(dtype, T => Ok(T::wrap(z.read::<T>(&at, &bshape)?)))
+        Source::Stored { .. } => {
+            let req = stored_read(src, chunks, block, dtype).expect("a stored source");
+            match reads.prefetch.and_then(|p| p.take(&req)) {
+                Some(r) => r,
+                None => req.read(reads.latency),
+            }
         }
         Source::Arange { start: s0, step } => crate::dispatch_dtype!(dtype, T => {
             let n = bshape[0];
