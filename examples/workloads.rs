@@ -293,8 +293,7 @@ fn w2b(cfg: &Cfg, out: &mut Out) -> Res<f64> {
     Ok(secs)
 }
 
-// W3, W4 and W5 use names of API.md the library does not have yet (`matmul`,
-// `linalg::svd`, `map_overlap`). Build them with
+// W5 uses a name of API.md the library does not have yet (`map_overlap`). Build them with
 //     RUSTFLAGS="--cfg floe_pending" cargo build --release --example workloads
 // and delete the two `cfg` lines below (and the stub module) once the library has them.
 #[cfg(floe_pending)]
@@ -302,40 +301,6 @@ mod pending {
     use super::*;
     use floe::{Array, Boundary};
     use ndarray::{ArrayD, ArrayViewD, IxDyn};
-
-    /// W3: (A @ B).sum(), A, B ~ U[0,1) in the graph.
-    pub fn w3(cfg: &Cfg, out: &mut Out) -> Res<f64> {
-        let (n, c) = cfg.pick((2000, 500), (8000, 2000));
-        let ex = cfg.executor();
-        let t = Instant::now();
-        let a = floe::random::uniform([n, n], 0.0, 1.0, c, 1)?;
-        let b = floe::random::uniform([n, n], 0.0, 1.0, c, 2)?;
-        let s = a.matmul(&b)?.sum(..)?;
-        cfg.show(&s);
-        let r = ex.compute(&s)?;
-        let secs = t.elapsed().as_secs_f64();
-        out.put("result", scalar(&r))
-            .put("gflops", 2.0 * (n as f64).powi(3) / secs / 1e9);
-        Ok(secs)
-    }
-
-    /// W4: singular values of a tall-skinny X ~ U[0,1) (TSQR-based SVD).
-    pub fn w4(cfg: &Cfg, out: &mut Out) -> Res<f64> {
-        let (m, cm) = cfg.pick((200_000, 10_000), (2_000_000, 100_000));
-        let ex = cfg.executor();
-        let t = Instant::now();
-        let x = floe::random::uniform([m, 64], 0.0, 1.0, [cm, 64], 1)?;
-        let (_u, s, _vt) = floe::linalg::svd(&x)?;
-        cfg.show(&s);
-        let r = ex.compute(&s)?;
-        let secs = t.elapsed().as_secs_f64();
-        let first = r.iter().next().copied();
-        let last = r.iter().last().copied();
-        out.put("result", first)
-            .put("s_min", last)
-            .put("chunks", nblocks(&x));
-        Ok(secs)
-    }
 
     /// 5-point Laplacian of the interior of a block grown by 1 on each side.
     fn laplace_grown(b: ArrayViewD<f64>) -> ArrayD<f64> {
@@ -382,17 +347,51 @@ mod pending {
         )
         .into())
     }
-    pub fn w3(_: &Cfg, _: &mut Out) -> Res<f64> {
-        missing("Array::matmul")
-    }
-    pub fn w4(_: &Cfg, _: &mut Out) -> Res<f64> {
-        missing("floe::linalg::svd")
-    }
     pub fn w5(_: &Cfg, _: &mut Out) -> Res<f64> {
         missing("Array::map_overlap")
     }
 }
-use pending::{w3, w4, w5};
+use pending::w5;
+
+/// W3 and W4: matrix product and TSQR-based SVD (`floe::linalg`).
+mod linalg_workloads {
+    use super::*;
+
+    /// W3: (A @ B).sum(), A, B ~ U[0,1) in the graph.
+    pub fn w3(cfg: &Cfg, out: &mut Out) -> Res<f64> {
+        let (n, c) = cfg.pick((2000, 500), (8000, 2000));
+        let ex = cfg.executor();
+        let t = Instant::now();
+        let a = floe::random::uniform([n, n], 0.0, 1.0, c, 1)?;
+        let b = floe::random::uniform([n, n], 0.0, 1.0, c, 2)?;
+        let s = a.matmul(&b)?.sum(..)?;
+        cfg.show(&s);
+        let r = ex.compute(&s)?;
+        let secs = t.elapsed().as_secs_f64();
+        out.put("result", scalar(&r))
+            .put("gflops", 2.0 * (n as f64).powi(3) / secs / 1e9);
+        Ok(secs)
+    }
+
+    /// W4: singular values of a tall-skinny X ~ U[0,1) (TSQR-based SVD).
+    pub fn w4(cfg: &Cfg, out: &mut Out) -> Res<f64> {
+        let (m, cm) = cfg.pick((200_000, 10_000), (2_000_000, 100_000));
+        let ex = cfg.executor();
+        let t = Instant::now();
+        let x = floe::random::uniform([m, 64], 0.0, 1.0, [cm, 64], 1)?;
+        let (_u, s, _vt) = floe::linalg::svd(&x)?;
+        cfg.show(&s);
+        let r = ex.compute(&s)?;
+        let secs = t.elapsed().as_secs_f64();
+        let first = r.iter().next().copied();
+        let last = r.iter().last().copied();
+        out.put("result", first)
+            .put("s_min", last)
+            .put("chunks", nblocks(&x));
+        Ok(secs)
+    }
+}
+use linalg_workloads::{w3, w4};
 
 /// W6: rechunk a Zarr v3 f64 array from (n, k) column chunks to (k, n) row
 /// chunks, write a new store — with `Executor::rechunk_zarr` under 512 MiB

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod explain;
 pub mod graph;
+pub mod linalg;
 pub mod program;
 pub mod reduce;
 pub mod slice;
@@ -20,6 +21,7 @@ use crate::dtype::{DType, Scalar};
 
 pub use graph::ExprGraph;
 pub use program::{BinaryOp, Instr, Program, Reg, UnaryOp};
+pub use linalg::{DenseOp, LinalgOp};
 pub use reduce::{ReduceKind, ReduceSpec, ScanKind};
 
 pub type NodeRef = Arc<Node>;
@@ -104,6 +106,8 @@ pub enum Op {
     Slice { axes: Vec<slice::AxisSlice>, input: NodeRef },
     /// Axes of length 1 removed.
     Squeeze { axes: Vec<usize>, input: NodeRef },
+    /// Matrix products and factorizations (see [`linalg`]).
+    Linalg { op: LinalgOp, inputs: Vec<NodeRef> },
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -116,7 +120,7 @@ impl Node {
     pub fn inputs(&self) -> Vec<&NodeRef> {
         match &self.op {
             Op::Source(_) => vec![],
-            Op::Map { inputs, .. } | Op::Reduce { inputs, .. } | Op::Concat { inputs, .. } => {
+            Op::Map { inputs, .. } | Op::Reduce { inputs, .. } | Op::Concat { inputs, .. } | Op::Linalg { inputs, .. } => {
                 inputs.iter().collect()
             }
             Op::Scan { input, .. }
@@ -148,6 +152,7 @@ impl Node {
             Op::ExpandDims { axis, .. } => Op::ExpandDims { axis: *axis, input: one() },
             Op::Slice { axes, .. } => Op::Slice { axes: axes.clone(), input: one() },
             Op::Squeeze { axes, .. } => Op::Squeeze { axes: axes.clone(), input: one() },
+            Op::Linalg { op, inputs } => Op::Linalg { op: op.clone(), inputs: inputs.iter().map(|_| one()).collect() },
         }
     }
     /// A description of the operation without its inputs, for plans and
@@ -192,6 +197,7 @@ impl Node {
                 format!("slice[{}]", parts.join(", "))
             }
             Op::Squeeze { axes, .. } => format!("squeeze(axes={axes:?})"),
+            Op::Linalg { op, .. } => op.name(),
         };
         format!("{base} {} {:?} chunks={}", self.dtype, self.shape, self.chunks.describe())
     }

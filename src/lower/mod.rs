@@ -3,6 +3,8 @@
 //! tree of combine layers, the last of which finalizes) and scans (local
 //! scan, carry chain, apply).
 
+mod linalg;
+
 use std::collections::HashMap;
 
 use crate::chunks::Chunks;
@@ -40,7 +42,7 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
         if generated(&n) {
             continue; // made where it is read
         }
-        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. });
+        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. } | Op::Linalg { op: crate::expr::LinalgOp::Tensordot { .. }, .. });
         let mut local = HashMap::new();
         if !inlines {
             for i in n.inputs() {
@@ -140,6 +142,7 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
             tg.push(Layer { kind: LayerKind::ScanApply { local, carry, kind: *kind, axis: *axis }, ..base })
         }
         Op::Reduce { spec, program, inputs } => lower_reduce(tg, n, spec, program, inputs, layer_of, opts),
+        Op::Linalg { op, inputs } => linalg::lower_linalg(tg, n, op, inputs, layer_of, opts),
     }
 }
 

@@ -3,6 +3,7 @@
 //! ([`TaskGraph::deps`]), so a graph of a million chunks is a few layers, not
 //! a million objects. Plain data: no ndarray, no threads.
 
+pub mod linalg;
 pub mod order;
 
 pub use crate::chunks::for_each_in_box;
@@ -73,6 +74,8 @@ pub enum LayerKind {
     Slice { input: LayerId, blocks: Vec<Vec<(usize, usize, usize)>>, steps: Vec<isize> },
     /// Length-1 axes removed (the input has one block along each).
     Squeeze { input: LayerId, axes: Vec<usize> },
+    /// Matrix products and factorizations (see [`linalg`]).
+    Linalg(linalg::LinalgLayer),
 }
 
 impl LayerKind {
@@ -106,6 +109,7 @@ impl LayerKind {
             LayerKind::ExpandDims { .. } => "expand-dims".into(),
             LayerKind::Slice { .. } => "slice".into(),
             LayerKind::Squeeze { .. } => "squeeze".into(),
+            LayerKind::Linalg(l) => l.name(),
         }
     }
 }
@@ -256,6 +260,7 @@ impl TaskGraph {
                 }
                 out.push(self.task(*input, &b));
             }
+            LayerKind::Linalg(l) => l.deps(self, layer, block, out),
         }
     }
 

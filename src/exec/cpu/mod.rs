@@ -5,6 +5,7 @@
 
 pub mod chunk;
 pub mod interp;
+pub mod linalg;
 pub mod reduce;
 pub mod run_task;
 pub mod scalar_ops;

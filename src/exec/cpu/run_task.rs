@@ -162,6 +162,7 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
                 T::wrap(v)
             }))
         }
+        LayerKind::Linalg(kind) => super::linalg::run(g, kind, layer, block, inputs),
     }
 }
 
