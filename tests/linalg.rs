@@ -343,3 +343,4 @@ fn errors_are_clear() {
     assert!(matches!(ex().compute(&linalg::lstsq(&rd, &y).unwrap()), Err(Error::Value(_))));
     assert!(matches!(linalg::svd_compressed(&a, 0, 0, 1), Err(Error::Value(_))));
 }
+

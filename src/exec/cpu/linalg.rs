@@ -289,12 +289,13 @@ fn run_float<T: LaFloat>(g: &TaskGraph, l: &LinalgLayer, layer: LayerId, bidx: &
     }
 }
 
-/// Singular when a pivot is zero or tiny next to the largest (relative to n · eps).
+/// Singular (numerically) when a pivot is zero, not finite, or below
+/// 10 · n · eps times the largest: the system cannot be solved to any accuracy.
 fn check_pivots<T: LaFloat>(what: &str, diag: impl Iterator<Item = T>, n: usize) -> Result<()> {
     let d: Vec<f64> = diag.map(|x| x.la_f64().abs()).collect();
     let max = d.iter().cloned().fold(0.0, f64::max);
-    let tol = max * (n.max(1) as f64) * T::la_eps().la_f64();
-    if let Some((i, _)) = d.iter().enumerate().find(|(_, &x)| !(x > tol)) {
+    let tol = max * 10.0 * (n.max(1) as f64) * T::la_eps().la_f64();
+    if let Some((i, _)) = d.iter().enumerate().find(|(_, &x)| !(x > tol) || !x.is_finite()) {
         return Err(Error::Value(format!(
             "{what}: the matrix is singular (pivot {i} of {n} is {:e}, the largest is {max:e})",
             d[i]
