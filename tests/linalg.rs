@@ -344,3 +344,48 @@ fn errors_are_clear() {
     assert!(matches!(linalg::svd_compressed(&a, 0, 0, 1), Err(Error::Value(_))));
 }
 
+
+#[test]
+fn f32_factorizations() {
+    let a = mat(30, 4, 8).mapv(|x| x as f32);
+    let fa = from_ndarray(&a, vec![vec![7, 1, 0, 12, 10], vec![2, 2]]).unwrap();
+    let (q, r) = linalg::qr(&fa).unwrap();
+    let v = ex().compute_many(&[&q, &r]).unwrap();
+    let (q, r) = (v[0].clone().into_dimensionality::<Ix2>().unwrap(), v[1].clone().into_dimensionality::<Ix2>().unwrap());
+    let err = (&a - &q.dot(&r)).iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(err < 1e-5, "{err}");
+    let s = ex().compute(&linalg::svd(&fa).unwrap().1).unwrap();
+    let exp = faer_singular_values(&a.mapv(|x| x as f64));
+    for i in 0..4 {
+        assert!((s[i] as f64 - exp[i]).abs() < 1e-4 * exp[0], "{s:?} vs {exp:?}");
+    }
+}
+
+#[test]
+fn cholesky_plan_and_column_rechunk() {
+    let n = 10;
+    let m = mat(n, n, 4);
+    let a = naive(&m, &m.t().to_owned()) + Array2::<f64>::eye(n) * 3.0;
+    // columns chunked differently from the rows: made like the rows
+    let fa = from_ndarray(&a, vec![vec![4, 3, 3], vec![5, 5]]).unwrap();
+    let l = linalg::cholesky(&fa).unwrap();
+    assert_eq!(l.chunks().to_vec(), vec![vec![4, 3, 3], vec![4, 3, 3]]);
+    let plan = l.explain();
+    assert!(plan.contains("cholesky tasks=9 grid=[3, 3]"), "{plan}");
+    let (v, stats) = ex().compute_with_stats(&l).unwrap();
+    assert_eq!(stats.tasks_named("cholesky"), 9);
+    let l = two(v);
+    assert!(fro(&(&a - &naive(&l, &l.t().to_owned()))) / fro(&a) < 1e-12);
+}
+
+#[test]
+fn svd_plan_runs_only_the_r_tree_for_singular_values() {
+    let x = floe::random::uniform([400, 8], 0.0, 1.0, [50, 8], 1).unwrap();
+    let (_u, s, _vt) = linalg::svd(&x).unwrap();
+    let (v, stats) = Executor::cpu().threads(2).compute_with_stats(&s).unwrap();
+    assert_eq!(v.len(), 8);
+    assert_eq!(stats.tasks_named("tsqr-leaf"), 8);
+    assert_eq!(stats.tasks_named("tsqr-combine"), 1);
+    assert_eq!(stats.tasks_named("tsqr-q"), 0);
+    assert_eq!(stats.tasks_named("dense-svd_s"), 1);
+}
