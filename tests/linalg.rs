@@ -241,6 +241,11 @@ fn matmul_sums_block_products_as_a_tree() {
     assert!(plan.contains("matmul tasks=10 grid=[2, 1, 5]"), "{plan}");
     assert!(plan.contains("matmul-sum tasks=6 grid=[2, 1, 3]"), "{plan}");
     assert!(plan.contains("matmul-sum-final tasks=2 grid=[2, 1]"), "{plan}");
+    // no memory limit: each generated operand block is made once and held for its readers;
+    // with a limit, product tasks make the blocks they read (nothing held between tasks)
+    assert!(plan.contains("random-uniform tasks=18") && plan.contains("random-uniform tasks=9"), "{plan}");
+    let bounded = Executor::cpu().split_every(2).memory_limit(1 << 30).explain(&[c.node().clone()]);
+    assert!(!bounded.contains("random-uniform") && bounded.contains("matmul tasks=10"), "{bounded}");
     let (v, stats) = ex().compute_with_stats(&c).unwrap();
     assert_eq!(stats.tasks_named("matmul"), 10 + 6 + 4 + 2);
     let (av, bv) = (two(a.compute().unwrap()), two(b.compute().unwrap()));

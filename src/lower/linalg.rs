@@ -2,7 +2,8 @@
 //! group of up to `split_every` contraction blocks (the group's products are
 //! accumulated in place), then a tree of block sums — so a task reads at most
 //! `2 · split_every` blocks and memory stays bounded however long the
-//! contracted axis. TSQR: QR of each row block, then QR of stacked groups of
+//! contracted axis. Under a memory limit, generated and stored operands are
+//! read inside the product tasks (re-read per output block, never held). TSQR: QR of each row block, then QR of stacked groups of
 //! R factors up a tree of fan-in `split_every`; Q comes down the same tree.
 
 use std::collections::HashMap;

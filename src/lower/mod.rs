@@ -17,11 +17,16 @@ use crate::task::{Inline, InputRef, Layer, LayerId, LayerKind, TaskGraph};
 pub struct LowerOptions {
     /// Most partials merged by one combine task of a tree reduction.
     pub split_every: usize,
+    /// Memory is bounded (a memory limit is set): matrix products read
+    /// generated and stored operands inside each product task instead of
+    /// holding their blocks for every reader (each is read once per output
+    /// block column or row, not once).
+    pub bounded_memory: bool,
 }
 
 impl Default for LowerOptions {
     fn default() -> Self {
-        LowerOptions { split_every: 8 }
+        LowerOptions { split_every: 8, bounded_memory: false }
     }
 }
 
@@ -42,7 +47,8 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
         if generated(&n) {
             continue; // made where it is read
         }
-        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. } | Op::Linalg { op: crate::expr::LinalgOp::Tensordot { .. }, .. });
+        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. })
+            || (opts.bounded_memory && matches!(n.op, Op::Linalg { op: crate::expr::LinalgOp::Tensordot { .. }, .. }));
         let mut local = HashMap::new();
         if !inlines {
             for i in n.inputs() {
