@@ -85,7 +85,7 @@ pub(super) fn lower_linalg(
             let mut ks: Vec<Vec<usize>> = vec![rows.iter().map(|&m| m.min(ncols)).collect()];
             // a leaf holds Q_i (m_i × k_i) and R_i (k_i × n)
             let leaf_bytes = rows.iter().map(|&m| (m * m.min(ncols) + m.min(ncols) * ncols) as u64).max().unwrap_or(0) * item;
-            let mut levels = vec![tg.push(layer(n, LinalgLayer::TsqrLeaf { input: ins[0] }, vec![rows.len()], None, leaf_bytes))];
+            let mut levels = vec![tg.push(layer(n, LinalgLayer::TsqrLeaf { input: ins[0], keep_q: false }, vec![rows.len()], None, leaf_bytes))];
             while ks.last().expect("a level").len() > 1 {
                 let prev = ks.last().expect("a level").clone();
                 let next: Vec<usize> = prev.chunks(split).map(|g| g.iter().sum::<usize>().min(ncols)).collect();
@@ -98,7 +98,7 @@ pub(super) fn lower_linalg(
                     .max()
                     .unwrap_or(0)
                     * item;
-                let kind = LinalgLayer::TsqrCombine { input: *levels.last().expect("a level"), in_tasks: prev.len(), group: split };
+                let kind = LinalgLayer::TsqrCombine { input: *levels.last().expect("a level"), in_tasks: prev.len(), group: split, keep_q: false };
                 levels.push(tg.push(layer(n, kind, vec![next.len()], None, bytes)));
                 ks.push(next);
             }
@@ -109,6 +109,12 @@ pub(super) fn lower_linalg(
                 unreachable!("the second input of tsqr_q is a tsqr_r node")
             };
             let (levels, ks, group) = (levels.clone(), ks.clone(), *group);
+            // the up-sweep keeps its Q factors only when a Q is wanted (R alone: no Q formed)
+            for &l in &levels {
+                if let LayerKind::Linalg(LinalgLayer::TsqrLeaf { keep_q, .. } | LinalgLayer::TsqrCombine { keep_q, .. }) = &mut tg.layers[l].kind {
+                    *keep_q = true;
+                }
+            }
             let kroot = n.shape[1];
             let item = n.dtype.size() as u64;
             let top = levels.len() - 1;

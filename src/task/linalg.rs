@@ -35,10 +35,11 @@ pub enum LinalgLayer {
     /// Sum of groups of `group` blocks along the trailing task axis of
     /// `input` (`in_groups` long); the last level drops that axis.
     SumBlocks { input: LayerId, in_groups: usize, group: usize, keep_axis: bool, out_chunks: Chunks },
-    /// QR of row block i of a one-column-block matrix: a partial [Q_i, R_i].
-    TsqrLeaf { input: LayerId },
+    /// QR of row block i of a one-column-block matrix: a partial [Q_i, R_i]
+    /// (Q_i empty unless `keep_q`: set when a Q is lowered from this tree).
+    TsqrLeaf { input: LayerId, keep_q: bool },
     /// QR of the stacked R factors of a group of `group` tasks of `input`.
-    TsqrCombine { input: LayerId, in_tasks: usize, group: usize },
+    TsqrCombine { input: LayerId, in_tasks: usize, group: usize, keep_q: bool },
     /// The R factor of the root of the tree. `levels` are the up-sweep layers
     /// (leaves first), `ks[l][t]` the rows of the R factor of task t of level l.
     TsqrR { levels: Vec<LayerId>, ks: Vec<Vec<usize>>, group: usize },
@@ -99,8 +100,8 @@ impl LinalgLayer {
                     out.push(g.task(*input, &idx));
                 }
             }
-            LinalgLayer::TsqrLeaf { input } => out.push(g.task(*input, &[block[0], 0])),
-            LinalgLayer::TsqrCombine { input, in_tasks, group } => {
+            LinalgLayer::TsqrLeaf { input, .. } => out.push(g.task(*input, &[block[0], 0])),
+            LinalgLayer::TsqrCombine { input, in_tasks, group, .. } => {
                 for j in block[0] * group..((block[0] + 1) * group).min(*in_tasks) {
                     out.push(g.task(*input, &[j]));
                 }

@@ -226,19 +226,21 @@ fn contract_int<T: Element + Arith + Default>(pairs: &[(&Chunk, &Chunk)], axes_a
     Ok(T::wrap(c))
 }
 
-/// Thin QR of a matrix: (Q m × k, R k × n), k = min(m, n).
-fn thin_qr<T: LaFloat>(a: MatRef<'_, T>) -> (Array2<T>, Array2<T>) {
+/// Thin QR of a matrix: (Q m × k, R k × n), k = min(m, n); Q is 0 × 0 unless `keep_q`.
+fn thin_qr<T: LaFloat>(a: MatRef<'_, T>, keep_q: bool) -> (Array2<T>, Array2<T>) {
     let (m, n) = (a.nrows(), a.ncols());
+    let k = m.min(n);
+    let qshape = if keep_q { (m, k) } else { (0, 0) };
     if m == 0 || n == 0 {
-        let k = m.min(n);
-        return (Array2::from_elem((m, k), T::la_zero()), Array2::from_elem((k, n), T::la_zero()));
+        return (Array2::from_elem(qshape, T::la_zero()), Array2::from_elem((k, n), T::la_zero()));
     }
     let qr = a.qr();
-    (to_nd(qr.compute_thin_Q().as_ref()), to_nd(qr.thin_R()))
+    let q = if keep_q { to_nd(qr.compute_thin_Q().as_ref()) } else { Array2::from_elem(qshape, T::la_zero()) };
+    (q, to_nd(qr.thin_R()))
 }
 
-fn tsqr_partial<T: LaFloat>(a: MatRef<'_, T>) -> Result<Output> {
-    let (q, r) = thin_qr(a);
+fn tsqr_partial<T: LaFloat>(a: MatRef<'_, T>, keep_q: bool) -> Result<Output> {
+    let (q, r) = thin_qr(a, keep_q);
     Ok(Output::New(Value::Partial(vec![T::wrap(q.into_dyn()), T::wrap(r.into_dyn())])))
 }
 
@@ -255,14 +257,14 @@ fn matmul_nd<T: LaFloat>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2
 
 fn run_float<T: LaFloat>(g: &TaskGraph, l: &LinalgLayer, layer: LayerId, bidx: &[usize], inputs: &[Arc<Value>]) -> Result<Output> {
     match l {
-        LinalgLayer::TsqrLeaf { .. } => {
+        LinalgLayer::TsqrLeaf { keep_q, .. } => {
             let a = view2(block::<T>(&inputs[0])?)?;
-            tsqr_partial(mat_ref(&a))
+            tsqr_partial(mat_ref(&a), *keep_q)
         }
-        LinalgLayer::TsqrCombine { .. } => {
+        LinalgLayer::TsqrCombine { keep_q, .. } => {
             let rs: Vec<ArrayView2<T>> = inputs.iter().map(|v| part2::<T>(partial(v)?, 1)).collect::<Result<_>>()?;
             let stacked = ndarray::concatenate(Axis(0), &rs).map_err(|e| Error::Execution(format!("internal: stacking R factors: {e}")))?;
-            tsqr_partial(mat_ref(&stacked.view()))
+            tsqr_partial(mat_ref(&stacked.view()), *keep_q)
         }
         LinalgLayer::TsqrR { .. } => blk(part2::<T>(partial(&inputs[0])?, 1)?.to_owned()),
         LinalgLayer::TsqrCoef { ks, group, .. } => {
