@@ -14,7 +14,6 @@
 //! BENCHMARKS.md: graph build is inside the timer for every workload except
 //! FUSED, which times only the compute over arrays already in memory.
 
-#![allow(unexpected_cfgs)] // `floe_pending`: see `mod pending`
 
 
 #[global_allocator]
@@ -293,12 +292,43 @@ fn w2b(cfg: &Cfg, out: &mut Out) -> Res<f64> {
     Ok(secs)
 }
 
-// W3 and W4 use names of API.md the library does not have yet (`matmul`,
-// `linalg::svd`). Build them with
-//     RUSTFLAGS="--cfg floe_pending" cargo build --release --example workloads
-// and delete the two `cfg` lines below (and the stub module) once the library has them.
-#[cfg(floe_pending)]
-mod pending {
+/// 5-point Laplacian of the interior of a block grown by 1 on each side.
+fn laplace_grown(b: ArrayViewD<f64>) -> ArrayD<f64> {
+    let sh = b.shape().to_vec();
+    let mut o = ArrayD::<f64>::zeros(IxDyn(&sh));
+    if sh.len() == 2 && sh[0] >= 3 && sh[1] >= 3 {
+        let b2 = b.into_dimensionality::<ndarray::Ix2>().expect("2-d block");
+        let mut o2 = o
+            .view_mut()
+            .into_dimensionality::<ndarray::Ix2>()
+            .expect("2-d block");
+        for i in 1..sh[0] - 1 {
+            for j in 1..sh[1] - 1 {
+                o2[[i, j]] = b2[[i - 1, j]] + b2[[i + 1, j]] + b2[[i, j - 1]] + b2[[i, j + 1]]
+                    - 4.0 * b2[[i, j]];
+            }
+        }
+    }
+    o
+}
+
+/// W5: 5-point Laplacian via map_overlap (depth 1, zero boundary), then sum.
+fn w5(cfg: &Cfg, out: &mut Out) -> Res<f64> {
+    let (n, c) = cfg.pick((2000, 500), (10000, 2500));
+    let ex = cfg.executor();
+    let t = Instant::now();
+    let x = floe::random::uniform([n, n], 0.0, 1.0, c, 1)?;
+    let lap: Array<f64> = x.map_overlap(&[1, 1], Boundary::Constant(0.0), laplace_grown)?;
+    let s = lap.sum(..)?;
+    cfg.show(&s);
+    let r = ex.compute(&s)?;
+    let secs = t.elapsed().as_secs_f64();
+    out.put("result", scalar(&r)).put("chunks", nblocks(&x));
+    Ok(secs)
+}
+
+/// W3 and W4: matrix product and TSQR-based SVD (`floe::linalg`).
+mod linalg_workloads {
     use super::*;
 
     /// W3: (A @ B).sum(), A, B ~ U[0,1) in the graph.
@@ -335,59 +365,7 @@ mod pending {
         Ok(secs)
     }
 }
-
-#[cfg(not(floe_pending))]
-mod pending {
-    use super::*;
-    fn missing(what: &str) -> Res<f64> {
-        Err(format!(
-            "not in floe yet: {what} (examples/workloads.rs: build with --cfg floe_pending)"
-        )
-        .into())
-    }
-    pub fn w3(_: &Cfg, _: &mut Out) -> Res<f64> {
-        missing("Array::matmul")
-    }
-    pub fn w4(_: &Cfg, _: &mut Out) -> Res<f64> {
-        missing("floe::linalg::svd")
-    }
-}
-use pending::{w3, w4};
-
-/// 5-point Laplacian of the interior of a block grown by 1 on each side.
-fn laplace_grown(b: ArrayViewD<f64>) -> ArrayD<f64> {
-    let sh = b.shape().to_vec();
-    let mut o = ArrayD::<f64>::zeros(IxDyn(&sh));
-    if sh.len() == 2 && sh[0] >= 3 && sh[1] >= 3 {
-        let b2 = b.into_dimensionality::<ndarray::Ix2>().expect("2-d block");
-        let mut o2 = o
-            .view_mut()
-            .into_dimensionality::<ndarray::Ix2>()
-            .expect("2-d block");
-        for i in 1..sh[0] - 1 {
-            for j in 1..sh[1] - 1 {
-                o2[[i, j]] = b2[[i - 1, j]] + b2[[i + 1, j]] + b2[[i, j - 1]] + b2[[i, j + 1]]
-                    - 4.0 * b2[[i, j]];
-            }
-        }
-    }
-    o
-}
-
-/// W5: 5-point Laplacian via map_overlap (depth 1, zero boundary), then sum.
-fn w5(cfg: &Cfg, out: &mut Out) -> Res<f64> {
-    let (n, c) = cfg.pick((2000, 500), (10000, 2500));
-    let ex = cfg.executor();
-    let t = Instant::now();
-    let x = floe::random::uniform([n, n], 0.0, 1.0, c, 1)?;
-    let lap: Array<f64> = x.map_overlap(&[1, 1], Boundary::Constant(0.0), laplace_grown)?;
-    let s = lap.sum(..)?;
-    cfg.show(&s);
-    let r = ex.compute(&s)?;
-    let secs = t.elapsed().as_secs_f64();
-    out.put("result", scalar(&r)).put("chunks", nblocks(&x));
-    Ok(secs)
-}
+use linalg_workloads::{w3, w4};
 
 /// W6: rechunk a Zarr v3 f64 array from (n, k) column chunks to (k, n) row
 /// chunks, write a new store — with `Executor::rechunk_zarr` under 512 MiB

@@ -47,6 +47,9 @@
 //! | `x.map_overlap(f, depth, boundary)` | `x.map_overlap(&depth, Boundary::Reflect, f)?` | one task per block: halo assembled, `f` called, halo trimmed |
 //! | `da.coarsen(np.mean, x, {0: 5})` | `x.coarsen(&[5, 1], false)?.mean()?` | any reduction over the windows |
 //! | rechunker's `rechunk(source, target_chunks, max_mem, ...)` | `Executor::rechunk_zarr`, `floe rechunk` | intermediate store when a direct copy cannot fit |
+//! | `a @ b`, `da.matmul`, `da.dot`, `da.tensordot(a, b, axes=(ia, ib))` | `a.matmul(&b)?`, `a.dot(&b)?`, [`tensordot(&a, &b, &ia, &ib)`](crate::tensordot) | block products summed as a tree (`split_every`); batched (≥ 3-d) matmul not yet |
+//! | `da.linalg.tsqr`, `qr`, `svd`, `svd_compressed(a, k, n_power_iter=, seed=)` | [`linalg::tsqr`](crate::linalg::tsqr), [`qr`](crate::linalg::qr), [`svd`](crate::linalg::svd), [`svd_compressed(&a, k, n_power_iter, seed)`](crate::linalg::svd_compressed) | tall-skinny (svd also short-fat); no oversampling argument |
+//! | `da.linalg.cholesky(a, lower=True)`, `inv`, `solve`, `lstsq`, `norm` | [`linalg::cholesky`](crate::linalg::cholesky) (lower), [`inv`](crate::linalg::inv), [`solve`](crate::linalg::solve), [`lstsq`](crate::linalg::lstsq) (returns `x` only), [`norm`](crate::linalg::norm) | `inv`/`solve`: one-block LU |
 //!
 //! Differences worth knowing:
 //! - elementwise chains are fused into one tiled program per chunk (dask's

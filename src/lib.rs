@@ -28,6 +28,7 @@
 //! | [`rng`] | the counter-based (Philox) random streams |
 //! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs); `Executor::to_zarr_with`, `Executor::rechunk_zarr` in [`exec`] |
 //! | [`alloc`] | [`HugePageAlloc`], an opt-in global allocator (huge pages for large chunk buffers) |
+//! | [`linalg`] | `matmul`/`tensordot` (tree-summed block products) and factorizations: TSQR, QR, SVD, randomized SVD, Cholesky, solve, lstsq, inv, norm |
 //! | [`dask`] | floe for dask users: dask.array names → floe names |
 //!
 //! Semantics follow NumPy (broadcasting, reductions, NaN handling) with the
@@ -42,6 +43,7 @@ pub mod dtype;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod linalg;
 pub mod lower;
 pub mod opt;
 pub mod rng;
@@ -58,6 +60,7 @@ pub use dtype::{DType, Element, FloatElement, Numeric, SignedElement};
 pub use error::{Error, Result};
 pub use exec::{Executor, Stats};
 pub use exec::rechunk_zarr::{RechunkReport, RechunkStage};
+pub use linalg::tensordot;
 pub use store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 pub use ndarray::s;
 

@@ -161,7 +161,7 @@ impl Executor {
 
     /// Lower an optimized graph and check every task against the memory limit.
     pub(crate) fn lower_checked(&self, g: &ExprGraph) -> Result<TaskGraph> {
-        let tg = lower(g, &LowerOptions { split_every: self.split_every });
+        let tg = lower(g, &LowerOptions { split_every: self.split_every, bounded_memory: self.memory_limit.is_some() });
         if let Some(limit) = self.memory_limit {
             for l in &tg.layers {
                 if l.block_bytes > limit {

@@ -7,6 +7,7 @@ pub mod blocks;
 pub mod build;
 pub mod explain;
 pub mod graph;
+pub mod linalg;
 pub mod program;
 pub mod reduce;
 pub mod reshape;
@@ -24,6 +25,7 @@ use crate::dtype::{DType, Scalar};
 pub use graph::ExprGraph;
 pub use program::{BinaryOp, Instr, Program, Reg, UnaryOp};
 pub use blocks::{BlockFunc, Halo, InAxis};
+pub use linalg::{DenseOp, LinalgOp};
 pub use reduce::{ReduceKind, ReduceSpec, ScanKind};
 
 pub type NodeRef = Arc<Node>;
@@ -129,6 +131,8 @@ pub enum Op {
     /// `map_overlap`): for each output block, each input contributes the
     /// block its `axes` select (grown by `halo` for `map_overlap`).
     MapBlocks { func: BlockFunc, inputs: Vec<NodeRef>, axes: Vec<Vec<InAxis>>, halo: Option<Halo> },
+    /// Matrix products and factorizations (see [`linalg`]).
+    Linalg { op: LinalgOp, inputs: Vec<NodeRef> },
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -144,7 +148,8 @@ impl Node {
             Op::Map { inputs, .. }
             | Op::Reduce { inputs, .. }
             | Op::Concat { inputs, .. }
-            | Op::MapBlocks { inputs, .. } => inputs.iter().collect(),
+            | Op::MapBlocks { inputs, .. }
+            | Op::Linalg { inputs, .. } => inputs.iter().collect(),
             Op::Scan { input, .. }
             | Op::Rechunk { input }
             | Op::ExpandDims { input, .. }
@@ -192,6 +197,7 @@ impl Node {
                 axes: axes.clone(),
                 halo: halo.clone(),
             },
+            Op::Linalg { op, inputs } => Op::Linalg { op: op.clone(), inputs: inputs.iter().map(|_| one()).collect() },
         }
     }
     /// A description of the operation without its inputs, for plans and
@@ -246,6 +252,7 @@ impl Node {
                 None => format!("{}#{}", func.name, func.id()),
                 Some(h) => format!("{}#{} depth={:?} boundary={}", func.name, func.id(), h.depth, h.boundary),
             },
+            Op::Linalg { op, .. } => op.name(),
         };
         format!("{base} {} {:?} chunks={}", self.dtype, self.shape, self.chunks.describe())
     }

@@ -3,6 +3,8 @@
 //! tree of combine layers, the last of which finalizes) and scans (local
 //! scan, carry chain, apply).
 
+mod linalg;
+
 use std::collections::HashMap;
 
 use crate::chunks::Chunks;
@@ -17,11 +19,16 @@ use crate::task::{AxisSource, GatherInput, Inline, InputRef, Layer, LayerId, Lay
 pub struct LowerOptions {
     /// Most partials merged by one combine task of a tree reduction.
     pub split_every: usize,
+    /// Memory is bounded (a memory limit is set): matrix products read
+    /// generated and stored operands inside each product task instead of
+    /// holding their blocks for every reader (each is read once per output
+    /// block column or row, not once).
+    pub bounded_memory: bool,
 }
 
 impl Default for LowerOptions {
     fn default() -> Self {
-        LowerOptions { split_every: 8 }
+        LowerOptions { split_every: 8, bounded_memory: false }
     }
 }
 
@@ -42,7 +49,8 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
         if generated(&n) {
             continue; // made where it is read
         }
-        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. });
+        let inlines = matches!(n.op, Op::Map { .. } | Op::Reduce { .. })
+            || (opts.bounded_memory && matches!(n.op, Op::Linalg { op: crate::expr::LinalgOp::Tensordot { .. }, .. }));
         let mut local = HashMap::new();
         if !inlines {
             for i in n.inputs() {
@@ -219,6 +227,7 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
             });
             tg.push(array_layer(n, LayerKind::MapBlocks { func: func.clone(), inputs: gin, trim }))
         }
+        Op::Linalg { op, inputs } => linalg::lower_linalg(tg, n, op, inputs, layer_of, opts),
     }
 }
 

@@ -4,6 +4,7 @@
 //! a million objects. Plain data: no ndarray, no threads.
 
 pub mod gather;
+pub mod linalg;
 pub mod order;
 
 pub use gather::{AxisSource, GatherInput};
@@ -93,6 +94,8 @@ pub enum LayerKind {
     /// A user function over the assembled input regions; with `trim`, per
     /// output axis and block the (left, right) halo cut from its result.
     MapBlocks { func: BlockFunc, inputs: Vec<GatherInput>, trim: Option<Vec<Vec<(usize, usize)>>> },
+    /// Matrix products and factorizations (see [`linalg`]).
+    Linalg(linalg::LinalgLayer),
 }
 
 impl LayerKind {
@@ -133,6 +136,7 @@ impl LayerKind {
             LayerKind::Diagonal { .. } => "diagonal".into(),
             LayerKind::Diag { .. } => "diag".into(),
             LayerKind::MapBlocks { func, .. } => func.name.clone(),
+            LayerKind::Linalg(l) => l.name(),
         }
     }
 }
@@ -322,6 +326,7 @@ impl TaskGraph {
                     i.deps(self, block, out);
                 }
             }
+            LayerKind::Linalg(l) => l.deps(self, layer, block, out),
         }
     }
 

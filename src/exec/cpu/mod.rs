@@ -19,6 +19,7 @@ pub mod gather;
 pub mod interp;
 pub mod io_pool;
 pub mod prefetch;
+pub mod linalg;
 pub mod reduce;
 pub mod run_task;
 pub mod scalar_ops;

@@ -194,6 +194,7 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
             let chunks = l.chunks.as_ref().expect("block function layers have chunks");
             new(run_block_fn(func, gins, trim.as_deref(), chunks, l.dtype, block, g, inputs)?)
         }
+        LayerKind::Linalg(kind) => super::linalg::run(g, kind, layer, block, inputs, reads),
     }
 }
 
