@@ -21,7 +21,7 @@ impl BlockFunc {
     /// A number telling functions apart in plans and in common-subexpression
     /// elimination (two nodes share it only if they share the function).
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.func) as *const u8 as usize % 1_000_003
+        Arc::as_ptr(&self.func) as *const u8 as usize
     }
 }
 
