@@ -314,11 +314,8 @@ impl TaskGraph {
             LayerKind::Diag { input, in_chunks, offset } => {
                 let chunks = self.layers[layer].chunks.as_ref().expect("diag has chunks");
                 let (lo, hi) = diag_range(chunks, *offset, block);
-                let b = in_chunks.bounds(0);
-                for i in 0..in_chunks.axis(0).len() {
-                    if b[i] < hi && b[i + 1] > lo && b[i + 1] > b[i] {
-                        out.push(self.task(*input, &[i]));
-                    }
+                for i in blocks_overlapping(in_chunks, lo, hi) {
+                    out.push(self.task(*input, &[i]));
                 }
             }
             LayerKind::MapBlocks { inputs, .. } => {
@@ -375,6 +372,12 @@ pub fn diag_range(c: &Chunks, offset: isize, block: &[usize]) -> (usize, usize) 
     let lo = rs.saturating_sub(r0).max(cs.saturating_sub(c0));
     let hi = re.saturating_sub(r0).min(ce.saturating_sub(c0));
     (lo, hi.max(lo))
+}
+
+/// The non-empty blocks of the 1-d chunks `c` that overlap positions `lo..hi`.
+pub fn blocks_overlapping(c: &Chunks, lo: usize, hi: usize) -> impl Iterator<Item = usize> {
+    let b = c.bounds(0);
+    (0..c.axis(0).len()).filter(move |&i| b[i] < hi && b[i + 1] > lo && b[i + 1] > b[i])
 }
 
 /// Which input, and which of its blocks, block `b` of a concatenation is.

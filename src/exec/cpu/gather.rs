@@ -11,7 +11,7 @@ use super::run_task::Value;
 use crate::chunks::{for_each_in_box, Chunks};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
-use crate::task::{diag_range, diagonal_blocks, AxisSource, GatherInput};
+use crate::task::{blocks_overlapping, diag_range, diagonal_blocks, AxisSource, GatherInput};
 
 /// A stretch of consecutive output positions copied from one input block:
 /// output start, length, position of the block in the axis's block list,
@@ -159,10 +159,7 @@ pub fn diag(out: &Chunks, vc: &Chunks, offset: isize, block: &[usize], dtype: cr
     crate::dispatch_dtype!(dtype, T => {
         let mut m = ArrayD::<T>::from_elem(IxDyn(&out.block_shape(block)), T::default());
         let mut it = vals.iter();
-        for i in 0..vc.axis(0).len() {
-            if !(vb[i] < hi && vb[i + 1] > lo && vb[i + 1] > vb[i]) {
-                continue;
-            }
+        for i in blocks_overlapping(vc, lo, hi) {
             let v = typed::<T>(it.next().ok_or_else(|| Error::Execution("internal: diag input missing".into()))?.block()?)?;
             for t in lo.max(vb[i])..hi.min(vb[i + 1]) {
                 m[[t + r0 - rs, t + c0 - cs]] = v[[t - vb[i]]];
