@@ -1,6 +1,6 @@
 //! Does overlapping I/O with compute pay? Wall time of the same runs with
 //! `io_threads(0)` (tasks read and write their chunks themselves) and
-//! `io_threads(2)` (read-ahead and write-behind), over a zstd Zarr store:
+//! `io_threads(2).write_behind(true)` (read-ahead and write-behind), over a zstd Zarr store:
 //!
 //! - `read`: store → `sum(|sin(x) · cos(x)|, axis 0)` (decode + a moderately
 //!   expensive per-chunk program);
@@ -79,7 +79,7 @@ fn main() -> floe::Result<()> {
     let out = dir.join("out.zarr");
     for lat in [Duration::ZERO, latency] {
         for io in [0, 2] {
-            let e = Executor::cpu().threads(threads).io_threads(io).read_latency(lat);
+            let e = Executor::cpu().threads(threads).io_threads(io).write_behind(io > 0).read_latency(lat);
             let (s, st) = time(repeat, || e.compute_with_stats(&reduced).map(|(_, s)| s))?;
             report("read", lat, io, s, &st);
             let o = ZarrWriteOptions::new().overwrite(true);

@@ -17,6 +17,7 @@
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The system allocator with transparent huge pages for large allocations
@@ -55,7 +56,7 @@ fn take_cached(layout: Layout) -> *mut u8 {
 /// Keep a freed buffer if there is room; false if the caller must free it.
 fn keep(ptr: *mut u8, layout: Layout) -> bool {
     let Ok(mut c) = CACHE.try_lock() else { return false };
-    if c.bytes + layout.size() > CACHE_BYTES {
+    if c.bytes + layout.size() > CACHE_LIMIT.load(Ordering::Relaxed) {
         return false;
     }
     match c.slots.iter().position(|s| s.0 == 0) {
@@ -65,6 +66,50 @@ fn keep(ptr: *mut u8, layout: Layout) -> bool {
             true
         }
         None => false,
+    }
+}
+
+/// Most bytes the cache keeps now: [`CACHE_BYTES`], lowered by
+/// [`bound_for_memory_limit`].
+static CACHE_LIMIT: AtomicUsize = AtomicUsize::new(CACHE_BYTES);
+
+/// Make freed chunk memory go back to the system, for runs under a memory
+/// limit (called by the executor when one is set). Without this, the
+/// process holds far more than the executor does: measured on the TSQR of
+/// a 32 MiB Zarr matrix under a 16 MiB limit (tests/linalg_memory.rs), the
+/// executor's peak was 7 MiB and the process's peak RSS 62 MiB, because
+/// glibc raises its mmap threshold after the first large free and then
+/// keeps freed multi-megabyte chunks in per-thread arenas; with the
+/// threshold fixed at 256 KiB the peak RSS was 33 MiB. So, process-wide
+/// and for the rest of the process:
+/// - on glibc, `mallopt(M_MMAP_THRESHOLD, 256 KiB)`: buffers of 256 KiB
+///   or more are mapped and unmapped, never kept in an arena;
+/// - the [`HugePageAlloc`] cache keeps at most an eighth of the smallest
+///   limit seen (instead of [`CACHE_BYTES`]).
+pub(crate) fn bound_for_memory_limit(limit: u64) {
+    let cap = (limit / 8).min(CACHE_BYTES as u64) as usize;
+    if CACHE_LIMIT.fetch_min(cap, Ordering::Relaxed) > cap {
+        let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        for i in 0..SLOTS {
+            let (p, size, align) = c.slots[i];
+            if p != 0 && c.bytes > cap {
+                c.slots[i] = (0, 0, 0);
+                c.bytes -= size;
+                // SAFETY: the slot held a block allocated by `System` with
+                // this size and alignment, owned by the cache alone.
+                unsafe { System.dealloc(p as *mut u8, Layout::from_size_align_unchecked(size, align)) };
+            }
+        }
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static FIXED: std::sync::Once = std::sync::Once::new();
+        FIXED.call_once(|| {
+            // SAFETY: mallopt only changes glibc's allocation policy.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+            }
+        });
     }
 }
 

@@ -39,8 +39,12 @@ pub struct Stats {
     /// (0 with `io_threads(0)`).
     pub prefetched_blocks: usize,
     /// Output blocks written by the I/O threads behind the workers
-    /// (`to_zarr`; the others were written by the worker that made them).
+    /// (`to_zarr` with [`Executor::write_behind`]; the others were written
+    /// by the worker that made them).
     pub written_behind_blocks: usize,
+    /// Most stored-block reads in flight at once, by workers and I/O
+    /// threads together (1 when reads never overlapped; 0 without reads).
+    pub peak_reads_in_flight: usize,
     pub seconds: f64,
 }
 
@@ -67,6 +71,7 @@ pub struct Executor {
     split_every: usize,
     io_threads: usize,
     io_buffer: u64,
+    write_behind: bool,
     read_latency: Duration,
 }
 
@@ -78,7 +83,7 @@ impl Default for Executor {
 
 impl Executor {
     /// The CPU executor on all cores, no memory limit, no progress bar, 2
-    /// I/O threads with a 64 MiB I/O buffer.
+    /// I/O threads reading ahead into a 64 MiB I/O buffer, no write-behind.
     pub fn cpu() -> Executor {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         Executor {
@@ -89,6 +94,7 @@ impl Executor {
             split_every: 8,
             io_threads: 2,
             io_buffer: 64 << 20,
+            write_behind: false,
             read_latency: Duration::ZERO,
         }
     }
@@ -98,7 +104,10 @@ impl Executor {
         self
     }
     /// Most bytes of chunks held at once. A plan with a task whose output
-    /// alone exceeds it is refused before anything runs.
+    /// alone exceeds it is refused before anything runs. Running under a
+    /// limit also makes freed chunk memory go back to the system (on glibc
+    /// the process's mmap threshold is fixed at 256 KiB; see
+    /// `floe::alloc`), so the process's peak RSS follows the limit.
     pub fn memory_limit(mut self, bytes: u64) -> Executor {
         self.memory_limit = Some(bytes);
         self
@@ -119,15 +128,13 @@ impl Executor {
     ///   of the next ready tasks, in the order they will run, are read by
     ///   these threads; a task takes its block when it is there, waits for
     ///   it when it is being read, and reads it itself otherwise;
-    /// - *write-behind*: `to_zarr` chunks are encoded and written by these
-    ///   threads while the workers compute the next blocks; when the write
-    ///   queue is full, the worker writes its block itself. `to_zarr`
-    ///   returns after every write has finished.
+    /// - *write-behind*, when turned on with [`Executor::write_behind`].
     ///
     /// Results are the same with any number; 0 turns both off (tasks read
     /// and write themselves). Errors of reads and writes fail the run as
     /// without I/O threads. Run statistics count the blocks read ahead
-    /// ([`Stats::prefetched_blocks`]) and written behind
+    /// ([`Stats::prefetched_blocks`]), the most reads in flight at once
+    /// ([`Stats::peak_reads_in_flight`]) and the blocks written behind
     /// ([`Stats::written_behind_blocks`]).
     pub fn io_threads(mut self, n: usize) -> Executor {
         self.io_threads = n;
@@ -139,6 +146,17 @@ impl Executor {
     /// 0 turns read-ahead and write-behind off.
     pub fn io_buffer(mut self, bytes: u64) -> Executor {
         self.io_buffer = bytes;
+        self
+    }
+    /// Write `to_zarr` chunks on the I/O threads while the workers compute
+    /// the next blocks (default off). When the write queue (the I/O
+    /// buffer) is full, a worker writes its block itself; `to_zarr` returns
+    /// after every write has finished. Turn it on for stores where a write
+    /// waits (network file systems, object stores): on a local disk the
+    /// encoding is CPU work that competes with the workers, and a
+    /// CPU-bound copy measured ~20 % slower with it (BENCHMARKS.md).
+    pub fn write_behind(mut self, on: bool) -> Executor {
+        self.write_behind = on;
         self
     }
     /// Make every stored block read wait `latency` first: a stand-in for a
@@ -187,6 +205,9 @@ impl Executor {
         sink: Option<cpu::Sink<'_>>,
     ) -> Result<(Vec<cpu::chunk::Chunk>, Stats)> {
         let sched = schedule_blocks(tg, wanted);
+        if let Some(limit) = self.memory_limit {
+            crate::alloc::bound_for_memory_limit(limit);
+        }
         match self.backend {
             Backend::Cpu => cpu::run(
                 tg,
@@ -198,6 +219,7 @@ impl Executor {
                     sink,
                     io_threads: self.io_threads,
                     io_buffer: self.io_buffer,
+                    write_behind: self.write_behind,
                     read_latency: self.read_latency,
                 },
             ),

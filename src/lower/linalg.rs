@@ -4,7 +4,10 @@
 //! `2 · split_every` blocks and memory stays bounded however long the
 //! contracted axis. Under a memory limit, generated and stored operands are
 //! read inside the product tasks (re-read per output block, never held). TSQR: QR of each row block, then QR of stacked groups of
-//! R factors up a tree of fan-in `split_every`; Q comes down the same tree.
+//! R factors up a tree of fan-in `split_every`; Q comes down the same tree. Under a
+//! memory limit the leaf Q factors are not kept: each Q task reads its row
+//! block again and repeats the leaf QR (twice the leaf flops, memory of a
+//! few blocks instead of the whole matrix).
 
 use std::collections::HashMap;
 
@@ -109,8 +112,11 @@ pub(super) fn lower_linalg(
                 unreachable!("the second input of tsqr_q is a tsqr_r node")
             };
             let (levels, ks, group) = (levels.clone(), ks.clone(), *group);
-            // the up-sweep keeps its Q factors only when a Q is wanted (R alone: no Q formed)
-            for &l in &levels {
+            // the up-sweep keeps its Q factors only when a Q is wanted (R
+            // alone: no Q formed); under a memory limit the leaves' (as
+            // large as the matrix) are made again by the Q tasks instead
+            let refactor = opts.bounded_memory;
+            for &l in &levels[refactor as usize..] {
                 if let LayerKind::Linalg(LinalgLayer::TsqrLeaf { keep_q, .. } | LinalgLayer::TsqrCombine { keep_q, .. }) = &mut tg.layers[l].kind {
                     *keep_q = true;
                 }
@@ -124,7 +130,8 @@ pub(super) fn lower_linalg(
                 let kind = LinalgLayer::TsqrCoef { up_parent: levels[l + 1], coef_parent: coef, ks: ks[l].clone(), group };
                 coef = Some(tg.push(layer(n, kind, vec![ks[l].len()], None, bytes)));
             }
-            tg.push(array_layer(n, LinalgLayer::TsqrQ { leaf: levels[0], coef }))
+            let leaf = if refactor { ins[0] } else { levels[0] };
+            tg.push(array_layer(n, LinalgLayer::TsqrQ { leaf, coef, refactor }))
         }
         LinalgOp::Dense(d) => {
             let in_ndims = inputs.iter().map(|i| i.shape.len()).collect();

@@ -48,7 +48,10 @@ pub enum LinalgLayer {
     /// (`coef_parent`; the identity at the root).
     TsqrCoef { up_parent: LayerId, coef_parent: Option<LayerId>, ks: Vec<usize>, group: usize },
     /// Block (i, 0) of Q: the leaf Q_i times its coefficients (none: one leaf).
-    TsqrQ { leaf: LayerId, coef: Option<LayerId> },
+    /// With `refactor`, `leaf` is the matrix's layer and Q_i is made here
+    /// again by the same QR as the leaf's (so under a memory limit the leaf
+    /// Q factors, as large as the matrix, are not held across the tree).
+    TsqrQ { leaf: LayerId, coef: Option<LayerId>, refactor: bool },
     /// A dense kernel over one-block inputs.
     Dense { op: DenseOp, inputs: Vec<LayerId>, in_ndims: Vec<usize> },
     /// Block (i, j) is input block (j, i) transposed.
@@ -114,8 +117,8 @@ impl LinalgLayer {
                     out.push(g.task(*c, &[p]));
                 }
             }
-            LinalgLayer::TsqrQ { leaf, coef } => {
-                out.push(g.task(*leaf, &[block[0]]));
+            LinalgLayer::TsqrQ { leaf, coef, refactor } => {
+                out.push(if *refactor { g.task(*leaf, &[block[0], 0]) } else { g.task(*leaf, &[block[0]]) });
                 if let Some(c) = coef {
                     out.push(g.task(*c, &[block[0]]));
                 }

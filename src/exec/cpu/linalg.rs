@@ -278,11 +278,20 @@ fn run_float<T: LaFloat>(g: &TaskGraph, l: &LinalgLayer, layer: LayerId, bidx: &
                 None => blk(rows.to_owned()),
             }
         }
-        LinalgLayer::TsqrQ { .. } => {
+        LinalgLayer::TsqrQ { refactor: false, .. } => {
             let q = part2::<T>(partial(&inputs[0])?, 0)?;
             match inputs.get(1) {
                 Some(e) => blk(matmul_nd(&q, &view2(block::<T>(e)?)?)),
                 None => blk(q.to_owned()),
+            }
+        }
+        LinalgLayer::TsqrQ { refactor: true, .. } => {
+            // the leaf's QR again: the same kernel on the same block, so
+            // the same Q_i its R_i went up the tree with
+            let (q, _) = thin_qr(mat_ref(&view2(block::<T>(&inputs[0])?)?), true);
+            match inputs.get(1) {
+                Some(e) => blk(matmul_nd(&q.view(), &view2(block::<T>(e)?)?)),
+                None => blk(q),
             }
         }
         LinalgLayer::Dense { op, .. } => dense::<T>(*op, inputs),

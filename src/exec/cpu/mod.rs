@@ -6,8 +6,9 @@
 //! I/O overlaps compute through a small pool of I/O threads
 //! ([`io_pool`], `Executor::io_threads`): each time a worker takes a task,
 //! the scheduler looks at the next ready tasks in priority order and has the
-//! pool read their stored blocks ahead ([`prefetch`]); output blocks handed
-//! to a sink (`to_zarr`) are written by the pool behind the workers
+//! pool read their stored blocks ahead ([`prefetch`]); with
+//! `Executor::write_behind(true)`, output blocks handed to a sink
+//! (`to_zarr`) are written by the pool behind the workers
 //! ([`write_behind`]). Bytes read ahead and not yet taken, and bytes queued
 //! for writing, are each bounded by the I/O buffer (`Executor::io_buffer`,
 //! at most an eighth of the memory limit) and count against the memory
@@ -34,7 +35,7 @@ use chunk::Chunk;
 use io_pool::{CloseOnDrop, IoPool};
 use prefetch::Prefetch;
 use run_task::{Output, Value};
-use source::Reads;
+use source::{ReadIo, Reads};
 use write_behind::WriteBehind;
 
 use crate::error::{Error, Result};
@@ -87,6 +88,9 @@ pub struct RunConfig<'a> {
     /// Most bytes read ahead and not yet taken; also the most bytes queued
     /// for writing (each further limited to an eighth of `memory_limit`).
     pub io_buffer: u64,
+    /// Whether the I/O threads write sink blocks (`to_zarr`) behind the
+    /// workers (else each worker writes the block it made).
+    pub write_behind: bool,
     /// Simulated latency added to every stored block read (0 in real runs).
     pub read_latency: Duration,
 }
@@ -125,11 +129,12 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
         None => cfg.io_buffer,
     };
     let read_ahead = cfg.io_threads > 0 && io_buffer > 0 && reads_stores(g);
-    let write_behind = cfg.io_threads > 0 && io_buffer > 0 && cfg.sink.is_some();
-    let prefetch = read_ahead.then(|| Prefetch::new(io_buffer, cfg.read_latency));
+    let write_behind = cfg.write_behind && cfg.io_threads > 0 && io_buffer > 0 && cfg.sink.is_some();
+    let read_io = Arc::new(ReadIo::new(cfg.read_latency));
+    let prefetch = read_ahead.then(|| Prefetch::new(io_buffer, read_io.clone()));
     let writes = write_behind.then(|| WriteBehind::new(io_buffer));
     let io_bytes = || prefetch.as_ref().map_or(0, |p| p.bytes()) + writes.as_ref().map_or(0, |w| w.bytes());
-    let reads = Reads { prefetch: prefetch.as_ref(), latency: cfg.read_latency };
+    let reads = Reads { prefetch: prefetch.as_ref(), io: &read_io };
     // tasks looked at ahead of the one taken
     let lookahead = cfg.threads.max(1) + 2 * cfg.io_threads;
     let state = Mutex::new(State {
@@ -375,6 +380,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     let mut stats = st.stats;
     stats.prefetched_blocks = prefetch.as_ref().map_or(0, |p| p.used());
     stats.written_behind_blocks = writes.as_ref().map_or(0, |w| w.written());
+    stats.peak_reads_in_flight = read_io.peak();
     stats.seconds = t0.elapsed().as_secs_f64();
     if cfg.sink.is_some() {
         return Ok((Vec::new(), stats));

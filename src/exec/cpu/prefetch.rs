@@ -21,11 +21,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::chunk::Chunk;
-use super::source::{ReadKey, ReadReq};
+use super::source::{ReadIo, ReadKey, ReadReq};
 use crate::error::{Error, Result};
 
 enum State {
@@ -59,19 +58,19 @@ pub struct Prefetch {
     bytes: AtomicU64,
     /// Blocks read by the pool and taken by a task.
     used: AtomicUsize,
-    latency: Duration,
+    io: Arc<ReadIo>,
 }
 
 impl Prefetch {
-    /// A table holding at most `budget` bytes; every read waits `latency` first.
-    pub fn new(budget: u64, latency: Duration) -> Prefetch {
+    /// A table holding at most `budget` bytes; reads go through `io`.
+    pub fn new(budget: u64, io: Arc<ReadIo>) -> Prefetch {
         Prefetch {
             table: Mutex::new(Table::default()),
             done: Condvar::new(),
             budget,
             bytes: AtomicU64::new(0),
             used: AtomicUsize::new(0),
-            latency,
+            io,
         }
     }
 
@@ -146,7 +145,7 @@ impl Prefetch {
                 _ => return,
             }
         };
-        let result = read_caught(&req, self.latency);
+        let result = read_caught(&req, &self.io);
         self.finish(id, result, true);
     }
 
@@ -172,7 +171,7 @@ impl Prefetch {
                     e.state = State::Reading;
                     let req = e.req.clone();
                     drop(t);
-                    let result = read_caught(&req, self.latency);
+                    let result = read_caught(&req, &self.io);
                     self.finish(id, result, false);
                     t = self.lock();
                 }
@@ -209,8 +208,8 @@ impl Prefetch {
 }
 
 /// Read `req`; a panic in the read becomes an error.
-fn read_caught(req: &ReadReq, latency: Duration) -> Result<Chunk> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| req.read(latency))).unwrap_or_else(|p| {
+fn read_caught(req: &ReadReq, io: &ReadIo) -> Result<Chunk> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| req.read(io))).unwrap_or_else(|p| {
         let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
         Err(Error::Storage(format!("{}: read of {:?} panicked: {}", req.array.describe(), req.at, msg.unwrap_or_default())))
     })
@@ -261,7 +260,7 @@ mod tests {
     #[test]
     fn one_read_serves_every_registered_taker() {
         let s = store("shared");
-        let p = Prefetch::new(1 << 20, Duration::ZERO);
+        let p = Prefetch::new(1 << 20, Arc::default());
         let mut start = Vec::new();
         assert!(p.register_ok(&[req(&s, 1)], u64::MAX, &mut start));
         assert!(p.register_ok(&[req(&s, 1)], u64::MAX, &mut start));
@@ -283,7 +282,7 @@ mod tests {
     #[test]
     fn a_queued_read_is_made_by_its_taker() {
         let s = store("claim");
-        let p = Prefetch::new(1 << 20, Duration::ZERO);
+        let p = Prefetch::new(1 << 20, Arc::default());
         let mut start = Vec::new();
         assert!(p.register_ok(&[req(&s, 0)], u64::MAX, &mut start));
         let a = p.take(&req(&s, 0)).unwrap().unwrap();
@@ -295,7 +294,7 @@ mod tests {
     #[test]
     fn the_budget_and_the_room_bound_registration() {
         let s = store("budget");
-        let p = Prefetch::new(32, Duration::ZERO);
+        let p = Prefetch::new(32, Arc::default());
         let mut start = Vec::new();
         assert!(p.register_ok(&[req(&s, 0), req(&s, 1)], u64::MAX, &mut start));
         // over the budget: all or nothing
@@ -303,7 +302,7 @@ mod tests {
         // a block already registered needs no new bytes
         assert!(p.register_ok(&[req(&s, 1)], 0, &mut start));
         assert_eq!((start.len(), p.bytes()), (2, 32));
-        let p = Prefetch::new(1 << 20, Duration::ZERO);
+        let p = Prefetch::new(1 << 20, Arc::default());
         assert!(!p.register_ok(&[req(&s, 0)], 15, &mut Vec::new()), "no room");
         // closed: nothing more is registered, queued reads are skipped
         let mut start = Vec::new();
@@ -318,7 +317,7 @@ mod tests {
     fn a_failed_read_is_every_takers_error() {
         let s = store("error");
         std::fs::write(s.0.join("c").join("2"), b"garbage").unwrap();
-        let p = Prefetch::new(1 << 20, Duration::ZERO);
+        let p = Prefetch::new(1 << 20, Arc::default());
         let mut start = Vec::new();
         assert!(p.register_ok(&[req(&s, 2)], u64::MAX, &mut start));
         assert!(p.register_ok(&[req(&s, 2)], u64::MAX, &mut start));

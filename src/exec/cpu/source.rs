@@ -3,6 +3,7 @@
 //! block is taken from the read-ahead table when the I/O pool read it ahead
 //! (see [`super::prefetch`]), else read here.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,13 +23,49 @@ use super::prefetch::Prefetch;
 pub struct InMemoryBlocks(pub Vec<std::sync::Arc<super::run_task::Value>>);
 
 /// How a task reads stored blocks: from the read-ahead table when the run
-/// has one, and with the configured simulated latency.
-#[derive(Clone, Copy, Default)]
+/// has one, else itself, through the run's [`ReadIo`].
+#[derive(Clone, Copy)]
 pub struct Reads<'a> {
     pub prefetch: Option<&'a Prefetch>,
-    /// Added to every stored block read (`Executor::read_latency`), to
-    /// stand for a slow store in benchmarks and tests.
-    pub latency: Duration,
+    pub io: &'a ReadIo,
+}
+
+/// What every stored block read of a run goes through: the simulated
+/// latency (`Executor::read_latency`, a stand-in for a slow store in
+/// benchmarks and tests) and a count of the reads in flight, whose peak the
+/// run reports ([`crate::Stats::peak_reads_in_flight`]).
+#[derive(Debug, Default)]
+pub struct ReadIo {
+    latency: Duration,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl ReadIo {
+    pub fn new(latency: Duration) -> ReadIo {
+        ReadIo { latency, ..ReadIo::default() }
+    }
+    /// Most reads that were in flight at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts one read in flight while it lives.
+struct InFlight<'a>(&'a ReadIo);
+
+impl<'a> InFlight<'a> {
+    fn start(io: &'a ReadIo) -> InFlight<'a> {
+        let now = io.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        io.peak.fetch_max(now, Ordering::Relaxed);
+        InFlight(io)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One region of a stored array, as a block of a stored source reads it.
@@ -53,9 +90,10 @@ impl ReadReq {
         self.shape.iter().product::<usize>() as u64 * self.dtype.size() as u64
     }
     /// Read the region from the store (after the simulated latency, if any).
-    pub fn read(&self, latency: Duration) -> Result<Chunk> {
-        if !latency.is_zero() {
-            std::thread::sleep(latency);
+    pub fn read(&self, io: &ReadIo) -> Result<Chunk> {
+        let _counted = InFlight::start(io);
+        if !io.latency.is_zero() {
+            std::thread::sleep(io.latency);
         }
         let z = self
             .array
@@ -98,7 +136,7 @@ pub fn source_block(
             let req = stored_read(src, chunks, block, dtype).expect("a stored source");
             match reads.prefetch.and_then(|p| p.take(&req)) {
                 Some(r) => r,
-                None => req.read(reads.latency),
+                None => req.read(reads.io),
             }
         }
         Source::Arange { start: s0, step } => crate::dispatch_dtype!(dtype, T => {
