@@ -280,7 +280,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                         let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
                         let mut o = outputs[i].lock().unwrap_or_else(|e| e.into_inner());
                         if g.layers[l].ntasks() == 1 {
-                            *o = Some(v.block()?.clone());
+                            *o = Some(v.block()?.to_standard());
                         } else {
                             let out = o.get_or_insert_with(|| Chunk::zeros(g.layers[l].dtype, &chunks.shape()));
                             out.assign_at(&start, v.block()?)?;

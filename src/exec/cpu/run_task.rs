@@ -247,8 +247,10 @@ fn run_block_fn(
     match trim {
         None => Ok(out),
         Some(t) => {
+            // a view of the block without its halo: no copy (readers take
+            // strided blocks; a result of one block is made contiguous)
             let start: Vec<usize> = (0..want.len()).map(|k| t[k][block[k]].0).collect();
-            Ok(out.region(&start, &chunks.block_shape(block)))
+            Ok(out.into_region(&start, &chunks.block_shape(block)))
         }
     }
 }
