@@ -85,7 +85,7 @@ fn run_float<T: LaFloat>(g: &TaskGraph, l: &LuLayer, layer: LayerId, bidx: &[usi
                 let lu = part2::<T>(partial(&inputs[0])?, 0)?;
                 return blk(Array2::from_shape_fn((si, sj), |(r, c)| if r <= c { lu[(r, c)] } else { T::la_zero() }));
             }
-            blk(view2(block::<T>(&inputs[0])?)?.slice(s![..si, ..]).to_owned())
+            std_blk(view2(block::<T>(&inputs[0])?)?.slice(s![..si, ..]).to_owned())
         }
         LuLayer::L { rows, .. } => {
             let (i, j) = (bidx[0], bidx[1]);
@@ -165,21 +165,28 @@ fn run_float<T: LaFloat>(g: &TaskGraph, l: &LuLayer, layer: LayerId, bidx: &[usi
     }
 }
 
-/// An n × m result as the block it is (a column of a 1-d right-hand side: 1-d).
+/// An n × m result as the block it is (a column of a 1-d right-hand side:
+/// 1-d), in standard layout.
 fn shaped<T: LaFloat>(x: Array2<T>, vector: bool) -> Result<Output> {
     if vector {
-        let n = x.nrows();
-        return Ok(Output::New(Value::Block(T::wrap(x.into_shape_with_order(IxDyn(&[n])).map_err(|e| internal(&e.to_string()))?))));
+        return Ok(Output::New(Value::Block(T::wrap(Array1::from_iter(x.iter().copied()).into_dyn()))));
     }
-    blk(x)
+    std_blk(x)
+}
+
+/// An array block in standard layout (step outputs are column-major).
+fn std_blk<T: LaFloat>(x: Array2<T>) -> Result<Output> {
+    if x.is_standard_layout() {
+        return blk(x);
+    }
+    blk(x.as_standard_layout().into_owned())
 }
 
 /// A block of a right-hand side as a matrix (a 1-d block is one column).
 fn col_matrix<T: LaFloat>(v: &Arc<Value>) -> Result<ArrayView2<'_, T>> {
     let b = block::<T>(v)?;
     if b.ndim() == 1 {
-        let n = b.len();
-        return b.view().into_shape_with_order((n, 1)).map_err(|e| internal(&e.to_string()));
+        return b.view().insert_axis(Axis(1)).into_dimensionality().map_err(|e| internal(&e.to_string()));
     }
     view2(b)
 }
