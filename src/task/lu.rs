@@ -48,8 +48,9 @@ pub enum LuLayer {
     /// Block (i, c) of `L⁻¹ Pᵀ b`: cut from `Rhs` task (i, c).
     Forward { rhs: LayerId, vector: bool },
     /// Block (i, c) of x with `a x = b`, a triangular with K × K square
-    /// blocks: reads a's block row i (the lower or upper part) and the
-    /// blocks of x before (after) i in column c.
+    /// blocks: reads a's block row i (diagonal block, then the blocks left
+    /// of it for a lower, right of it for an upper `a`), b's block, and the
+    /// blocks of x in column c matching those off-diagonal blocks.
     TriSolve { a: LayerId, b: LayerId, lower: bool, nblocks: usize, vector: bool },
 }
 
@@ -136,11 +137,16 @@ impl LuLayer {
             LuLayer::TriSolve { a, b, lower, nblocks, vector } => {
                 let i = block[0];
                 let c = if *vector { 0 } else { block[1] };
-                out.push(g.task(*a, &[i, i]));
-                out.push(g.task(*b, block));
+                // a's blocks first: the depth-first order then makes a's
+                // blocks (for solve: U, cut from the step outputs) row by row
+                // as the factorization goes, not after the whole solve
                 let others: Vec<usize> = if *lower { (0..i).collect() } else { (i + 1..*nblocks).collect() };
-                for j in others {
+                out.push(g.task(*a, &[i, i]));
+                for &j in &others {
                     out.push(g.task(*a, &[i, j]));
+                }
+                out.push(g.task(*b, block));
+                for &j in &others {
                     out.push(g.task(layer, &rhs_idx(*vector, j, c)));
                 }
             }

@@ -132,10 +132,12 @@ fn run_float<T: LaFloat>(g: &TaskGraph, l: &LuLayer, layer: LayerId, bidx: &[usi
         LuLayer::TriSolve { lower, vector, .. } => {
             let rows = g.layers[layer].chunks.as_ref().expect("triangular solve has chunks");
             let o = rows.offset(0, bidx[0]);
+            // inputs: a(i, i), the m off-diagonal blocks of a, b(i), the m blocks of x
+            let m = (inputs.len() - 2) / 2;
             let a = view2(block::<T>(&inputs[0])?)?;
-            let mut x = col_matrix::<T>(&inputs[1])?.to_owned();
-            for pair in inputs[2..].chunks(2) {
-                let (aij, xj) = (view2(block::<T>(&pair[0])?)?, col_matrix::<T>(&pair[1])?);
+            let mut x = col_matrix::<T>(&inputs[1 + m])?.to_owned();
+            for (av, xv) in inputs[1..1 + m].iter().zip(&inputs[2 + m..]) {
+                let (aij, xj) = (view2(block::<T>(av)?)?, col_matrix::<T>(xv)?);
                 if x.is_empty() || aij.ncols() == 0 {
                     continue;
                 }
