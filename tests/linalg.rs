@@ -709,3 +709,25 @@ fn batched_matmul_vectors_plan_and_errors() {
     let bools = from_ndarray(&ArrayD::from_elem(vec![2, 2, 2], true), 1).unwrap();
     assert!(matches!(bools.matmul(&bools), Err(Error::DType(_))));
 }
+
+#[test]
+fn lu_with_size_one_blocks_and_many_block_columns() {
+    // every block 1 × 1: a step per row; then a larger matrix with irregular blocks
+    for (n, rows, cols) in [(7, vec![1; 7], vec![1; 7]), (45, vec![7, 1, 13, 0, 9, 15], vec![20, 25])] {
+        let a = mat(n, n, n as u64);
+        let fa = from_ndarray(&a, vec![rows, cols]).unwrap();
+        let (p, l, u) = linalg::lu(&fa).unwrap();
+        let v = ex().compute_many(&[&p, &l, &u]).unwrap();
+        let piv = ex().compute(&linalg::lu_pivots(&fa).unwrap()).unwrap();
+        let (p, l, u) = (two(v[0].clone()), two(v[1].clone()), two(v[2].clone()));
+        check_plu(&a, &p, &l, &u, piv.as_slice().unwrap(), 1e-12).unwrap();
+        // the same pivots as an unblocked partial-pivoting LU (faer on the whole matrix)
+        let m = faer::Mat::from_fn(n, n, |i, j| a[(i, j)]);
+        let lu = m.partial_piv_lu();
+        let (fwd, _) = lu.P().arrays();
+        assert_eq!(piv.iter().map(|&x| x as usize).collect::<Vec<_>>(), fwd.to_vec());
+        let b = mat(n, 2, 9);
+        let x = two(ex().compute(&linalg::solve(&fa, &from_ndarray(&b, 4).unwrap()).unwrap()).unwrap());
+        assert!(fro(&(naive(&a, &x) - &b)) < 1e-10 * fro(&a) * fro(&x));
+    }
+}

@@ -55,10 +55,6 @@ pub enum DenseOp {
     SvdU,
     SvdS,
     SvdVt,
-    /// Inverse by LU with partial pivoting.
-    Inv,
-    /// `a x = b` by LU with partial pivoting (inputs a, b).
-    Solve,
     /// `r x = b` for upper triangular (or trapezoidal k × n, k ≥ n) `r` (inputs r, b).
     SolveUpper,
 }
@@ -89,8 +85,6 @@ impl DenseOp {
             DenseOp::SvdU => "svd_u",
             DenseOp::SvdS => "svd_s",
             DenseOp::SvdVt => "svd_vt",
-            DenseOp::Inv => "inv",
-            DenseOp::Solve => "solve",
             DenseOp::SolveUpper => "solve_upper",
         }
     }
@@ -254,12 +248,6 @@ pub fn tsqr_q(r: &NodeRef) -> NodeRef {
 /// A dense kernel: every input becomes one block, the output is one block.
 pub fn dense(op: DenseOp, inputs: &[NodeRef]) -> Result<NodeRef> {
     let a = &inputs[0];
-    let sq = |what: &str| -> Result<()> {
-        if a.shape.len() != 2 || a.shape[0] != a.shape[1] {
-            return Err(Error::Shape(format!("{what} needs a square 2-d matrix, got shape {:?}", a.shape)));
-        }
-        Ok(())
-    };
     if a.shape.len() != 2 {
         return Err(Error::Shape(format!("{} needs a 2-d matrix, got shape {:?}", op.name(), a.shape)));
     }
@@ -269,14 +257,8 @@ pub fn dense(op: DenseOp, inputs: &[NodeRef]) -> Result<NodeRef> {
         DenseOp::SvdU => vec![m, k],
         DenseOp::SvdS => vec![k],
         DenseOp::SvdVt => vec![k, n],
-        DenseOp::Inv => {
-            sq("inv")?;
-            vec![m, m]
-        }
-        DenseOp::Solve | DenseOp::SolveUpper => {
-            if op == DenseOp::Solve {
-                sq("solve")?;
-            } else if m < n {
+        DenseOp::SolveUpper => {
+            if m < n {
                 return Err(Error::Shape(format!("triangular solve needs rows >= columns, got shape {:?}", a.shape)));
             }
             let b = &inputs[1];

@@ -1,7 +1,7 @@
-//! Linear algebra block kernels: GEMM, QR, SVD, LU, Cholesky and triangular
+//! Linear algebra block kernels: GEMM (also batched), QR, SVD, Cholesky and triangular
 //! solves through faer on ndarray blocks (views are handed to faer with
 //! their strides, no copies), plus a wrapping loop kernel for integer
-//! products.
+//! products. The LU kernels are in `lu.rs`.
 //!
 //! Parallelism: faer is built without its `rayon` feature, so every kernel
 //! runs with `Par::Seq` on the worker thread that runs the task. Blocks
@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
-use faer::linalg::solvers::{DenseSolveCore, Solve};
 use faer::{Accum, MatMut, MatRef, Par, Side};
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, IxDyn};
 
@@ -419,21 +418,6 @@ fn dense<T: LaFloat>(op: DenseOp, inputs: &[Arc<Value>]) -> Result<Output> {
                 DenseOp::SvdVt => blk(vt),
                 _ => Ok(Output::New(Value::Block(T::wrap(s.into_dyn())))),
             }
-        }
-        DenseOp::Inv | DenseOp::Solve => {
-            let what = if op == DenseOp::Inv { "inv" } else { "solve" };
-            if m == 0 {
-                return Ok(Output::New(Value::Block(if op == DenseOp::Inv { inputs[0].block()?.clone() } else { inputs[1].block()?.clone() })));
-            }
-            let lu = mat_ref(&a).partial_piv_lu();
-            check_pivots::<T>(what, (0..n).map(|i| lu.U()[(i, i)]), n)?;
-            if op == DenseOp::Inv {
-                return blk(to_nd(lu.inverse().as_ref()));
-            }
-            let b = block::<T>(&inputs[1])?;
-            let b2 = rhs_matrix(b)?;
-            let x = to_nd(lu.solve(mat_ref(&b2.view())).as_ref());
-            Ok(Output::New(Value::Block(T::wrap(x.into_shape_with_order(IxDyn(b.shape())).expect("same size")))))
         }
         DenseOp::SolveUpper => {
             // r is k × n with k ≥ n: its top n × n is upper triangular
