@@ -534,7 +534,7 @@ fn lu_plan_has_no_task_reading_the_whole_matrix() {
     let (av, bv) = (two(a.compute().unwrap()), two(b.compute().unwrap()));
     assert!(fro(&(naive(&av, &two(xv)) - &bv)) < 1e-10);
     // a memory limit of a few block columns is enough to plan it (one-task LU needed 3 whole matrices)
-    assert!(Executor::cpu().memory_limit(matrix_bytes / 2).explain(&[x.node().clone()]).contains("lu-step"));
+    assert!(Executor::cpu().memory_limit(matrix_bytes / 2).plan(&[x.node().clone()]).is_ok());
 }
 
 #[test]

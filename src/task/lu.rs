@@ -23,10 +23,11 @@ use super::{LayerId, TaskGraph, TaskId};
 
 #[derive(Clone)]
 pub enum LuLayer {
-    /// Task (k, j), j ≥ k: step k on block column j (j = k: the panel, a
-    /// partial [packed LU n_k × s_k, π_k (i64, n_k), scale]; j > k: a block
-    /// n_k × s_j, U_kj on top of column j's rows ≥ o_{k+1} after step k).
-    /// Tasks j < k are never read. `rows`: the block sizes s.
+    /// Task (k, j), j ≥ k: step k on block column j. j = k: the panel, a
+    /// partial of three chunks (packed LU n_k × s_k, π_k as i64 of length
+    /// n_k, the running scale); j > k: a block n_k × s_j, U_kj on top of
+    /// column j's rows ≥ o_{k+1} after step k. Tasks j < k are never read.
+    /// `rows`: the block sizes s.
     Steps { input: LayerId, rows: Vec<usize> },
     /// Task (k, c): step k applied to column block c of a right-hand side
     /// (an n_k × m_c block, y_k on top). `vector`: b is 1-d.
@@ -43,7 +44,7 @@ pub enum LuLayer {
     Pivots { tau: LayerId, rows: Vec<usize> },
     /// Block (i, j) of L: the panel j's rows in their final order (τ_{j+1}).
     L { steps: LayerId, tau: LayerId, rows: Vec<usize> },
-    /// Block (i, j) of P: ones at (τ_0[c], c) for the columns c of block j.
+    /// Block (i, j) of P: for each column c of block j, a one in row τ_0(c).
     P { pivots: LayerId, rows: Vec<usize> },
     /// Block (i, c) of `L⁻¹ Pᵀ b`: cut from `Rhs` task (i, c).
     Forward { rhs: LayerId, vector: bool },

@@ -295,7 +295,7 @@ fn update<T: LaFloat>(panel: &[Chunk], pieces: &[ArrayView2<'_, T>]) -> Result<A
 }
 
 /// τ_k from π_k and τ_{k+1}: final row r ≥ o_k was row τ_{k+1}(r) after
-/// step k (r itself for r < o_{k+1}), and row o_k + π_k[that − o_k] before it.
+/// step k (r itself for r < o_{k+1}), and row o_k + π_k(that − o_k) before it.
 fn tau(rows: &[usize], k: usize, inputs: &[Arc<Value>]) -> Result<Output> {
     let n: usize = rows.iter().sum();
     let (ok, ok1) = (offset(rows, k), offset(rows, k + 1));
