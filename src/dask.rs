@@ -47,9 +47,10 @@
 //! | `x.map_overlap(f, depth, boundary)` | `x.map_overlap(&depth, Boundary::Reflect, f)?` | one task per block: halo assembled, `f` called, halo trimmed |
 //! | `da.coarsen(np.mean, x, {0: 5})` | `x.coarsen(&[5, 1], false)?.mean()?` | any reduction over the windows |
 //! | rechunker's `rechunk(source, target_chunks, max_mem, ...)` | `Executor::rechunk_zarr`, `floe rechunk` | intermediate store when a direct copy cannot fit |
-//! | `a @ b`, `da.matmul`, `da.dot`, `da.tensordot(a, b, axes=(ia, ib))` | `a.matmul(&b)?`, `a.dot(&b)?`, [`tensordot(&a, &b, &ia, &ib)`](crate::tensordot) | block products summed as a tree (`split_every`); batched (≥ 3-d) matmul not yet |
+//! | `a @ b`, `da.matmul`, `da.dot`, `da.tensordot(a, b, axes=(ia, ib))` | `a.matmul(&b)?`, `a.dot(&b)?`, [`tensordot(&a, &b, &ia, &ib)`](crate::tensordot) | block products summed as a tree (`split_every`); ≥ 3-d operands: NumPy's batched rules (batch axes broadcast) |
 //! | `da.linalg.tsqr`, `qr`, `svd`, `svd_compressed(a, k, n_power_iter=, seed=)` | [`linalg::tsqr`](crate::linalg::tsqr), [`qr`](crate::linalg::qr), [`svd`](crate::linalg::svd), [`svd_compressed(&a, k, n_power_iter, seed)`](crate::linalg::svd_compressed) | tall-skinny (svd also short-fat); no oversampling argument |
-//! | `da.linalg.cholesky(a, lower=True)`, `inv`, `solve`, `lstsq`, `norm` | [`linalg::cholesky`](crate::linalg::cholesky) (lower), [`inv`](crate::linalg::inv), [`solve`](crate::linalg::solve), [`lstsq`](crate::linalg::lstsq) (returns `x` only), [`norm`](crate::linalg::norm) | `inv`/`solve`: one-block LU |
+//! | `da.linalg.cholesky(a, lower=True)`, `inv`, `solve`, `lstsq`, `norm` | [`linalg::cholesky`](crate::linalg::cholesky) (lower), [`inv`](crate::linalg::inv), [`solve`](crate::linalg::solve), [`lstsq`](crate::linalg::lstsq) (returns `x` only), [`norm`](crate::linalg::norm) | `inv`/`solve`: blocked LU with partial pivoting |
+//! | `p, l, u = da.linalg.lu(a)`, `da.linalg.solve_triangular(a, b, lower=False)` | [`let (p, l, u) = linalg::lu(&a)?`](crate::linalg::lu), [`linalg::solve_triangular(&a, &b, lower)`](crate::linalg::solve_triangular); [`linalg::lu_pivots`](crate::linalg::lu_pivots) for SciPy's `p_indices=True` | `a = p @ l @ u`; square matrices; chunks need not be square (made square as the common refinement) |
 //!
 //! Differences worth knowing:
 //! - elementwise chains are fused into one tiled program per chunk (dask's

@@ -28,7 +28,7 @@
 //! | [`rng`] | the counter-based (Philox) random streams |
 //! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs); `Executor::to_zarr_with`, `Executor::rechunk_zarr` in [`exec`] |
 //! | [`alloc`] | [`HugePageAlloc`], an opt-in global allocator (huge pages for large chunk buffers) |
-//! | [`linalg`] | `matmul`/`tensordot` (tree-summed block products) and factorizations: TSQR, QR, SVD, randomized SVD, Cholesky, solve, lstsq, inv, norm |
+//! | [`linalg`] | `matmul`/`tensordot` (tree-summed block products) and factorizations: TSQR, QR, SVD, randomized SVD, Cholesky, blocked LU with partial pivoting (`lu`, `solve`, `inv`), `solve_triangular`, lstsq, norm; NumPy's batched matmul |
 //! | [`dask`] | floe for dask users: dask.array names → floe names |
 //!
 //! Semantics follow NumPy (broadcasting, reductions, NaN handling) with the

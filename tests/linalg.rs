@@ -316,7 +316,7 @@ fn errors_are_clear() {
         other => panic!("{other:?}"),
     }
     let c3 = from_ndarray(&ArrayD::<f64>::zeros(vec![2, 3, 4]), 2).unwrap();
-    assert!(matches!(c3.matmul(&c3), Err(Error::NotImplemented(_))));
+    assert!(matches!(c3.matmul(&c3), Err(Error::Shape(_))));
     assert!(matches!(tensordot(&a, &b, &[1], &[0]), Err(Error::Shape(_))));
     assert!(matches!(tensordot(&a, &b, &[2], &[0]), Err(Error::Axis { .. })));
     let bools = from_ndarray(&Array2::from_elem((2, 2), true), 1).unwrap();
@@ -393,4 +393,341 @@ fn svd_plan_runs_only_the_r_tree_for_singular_values() {
     assert_eq!(stats.tasks_named("tsqr-combine"), 1);
     assert_eq!(stats.tasks_named("tsqr-q"), 0);
     assert_eq!(stats.tasks_named("dense-svd_s"), 1);
+}
+
+// ---- blocked LU, solve, inv, solve_triangular -------------------------------------------
+
+fn lu_case() -> impl Strategy<Value = (usize, Vec<usize>, Vec<usize>, u64)> {
+    (0usize..13, any::<u64>()).prop_flat_map(|(n, s)| (Just(n), partition(n), partition(n), Just(s)))
+}
+
+/// Checks of one computed factorization `a = p l u`.
+fn check_plu(a: &Array2<f64>, p: &Array2<f64>, l: &Array2<f64>, u: &Array2<f64>, piv: &[i64], tol: f64) -> Result<(), TestCaseError> {
+    let n = a.nrows();
+    prop_assert_eq!(p.dim(), (n, n));
+    prop_assert_eq!(l.dim(), (n, n));
+    prop_assert_eq!(u.dim(), (n, n));
+    for i in 0..n {
+        prop_assert_eq!(l[(i, i)], 1.0, "L has a unit diagonal");
+        for j in i + 1..n {
+            prop_assert_eq!(l[(i, j)], 0.0, "L is lower triangular");
+            prop_assert_eq!(u[(j, i)], 0.0, "U is upper triangular");
+        }
+        // partial pivoting: |l| <= 1
+        for j in 0..i {
+            prop_assert!(l[(i, j)].abs() <= 1.0 + 1e-12);
+        }
+    }
+    // p is the permutation matrix of the pivot indices
+    let mut seen = vec![false; n];
+    for (r, &x) in piv.iter().enumerate() {
+        prop_assert!(!seen[x as usize]);
+        seen[x as usize] = true;
+        for i in 0..n {
+            prop_assert_eq!(p[(i, r)], if i == x as usize { 1.0 } else { 0.0 });
+        }
+    }
+    let plu = naive(p, &naive(l, u));
+    prop_assert!(fro(&(&plu - a)) <= tol * fro(a).max(1e-300), "‖PLU − A‖ = {}", fro(&(&plu - a)));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cfg(48))]
+    #[test]
+    fn lu_factors_over_irregular_chunkings((n, rows, cols, seed) in lu_case()) {
+        let a = mat(n, n, seed);
+        let fa = from_ndarray(&a, vec![rows, cols]).unwrap();
+        let (p, l, u) = linalg::lu(&fa).unwrap();
+        let piv = linalg::lu_pivots(&fa).unwrap();
+        let v = ex().compute_many(&[&p, &l, &u]).unwrap();
+        let piv = ex().compute(&piv).unwrap();
+        let (p, l, u) = (two(v[0].clone()), two(v[1].clone()), two(v[2].clone()));
+        check_plu(&a, &p, &l, &u, piv.as_slice().unwrap(), 1e-12)?;
+        // f32 through the same plan
+        let a32 = a.mapv(|x| x as f32);
+        let (p32, l32, u32) = linalg::lu(&from_ndarray(&a32, fa.chunks().to_vec()).unwrap()).unwrap();
+        let v = ex().compute_many(&[&p32, &l32, &u32]).unwrap();
+        let f = |x: &ArrayD<f32>| two(x.mapv(|y| y as f64));
+        let plu = naive(&f(&v[0]), &naive(&f(&v[1]), &f(&v[2])));
+        prop_assert!(fro(&(&plu - &a)) <= 1e-5 * fro(&a).max(1e-30));
+    }
+
+    #[test]
+    fn blocked_solve_and_inv_residuals((n, rows, cols, seed, m, vector) in (1usize..14, any::<u64>(), 1usize..4, any::<bool>())
+        .prop_flat_map(|(n, s, m, v)| (Just(n), partition(n), partition(n), Just(s), Just(m), Just(v)))) {
+        // no diagonal boost: pivoting is needed
+        let a = mat(n, n, seed);
+        let fa = from_ndarray(&a, vec![rows.clone(), cols]).unwrap();
+        let b = mat(n, m, seed ^ 3);
+        let x = if vector {
+            let bv = b.column(0).to_owned();
+            let fb = from_ndarray(&bv, vec![rows.clone()]).unwrap();
+            let x = ex().compute(&linalg::solve(&fa, &fb).unwrap()).unwrap();
+            prop_assert_eq!(x.shape(), &[n][..]);
+            x.into_shape_with_order((n, 1)).unwrap().into_dimensionality::<Ix2>().unwrap()
+        } else {
+            let fb = from_ndarray(&b, vec![floe_regular(n, 3), floe_regular(m, 2)]).unwrap();
+            two(ex().compute(&linalg::solve(&fa, &fb).unwrap()).unwrap())
+        };
+        let b = if vector { b.slice(ndarray::s![.., ..1]).to_owned() } else { b };
+        let resid = fro(&(naive(&a, &x) - &b));
+        prop_assert!(resid <= 1e-11 * (fro(&a) * fro(&x) + fro(&b)), "residual {resid}");
+        let ai = ex().compute(&linalg::inv(&fa).unwrap()).unwrap();
+        prop_assert_eq!(ai.shape(), &[n, n][..]);
+        let ai = two(ai);
+        let e = fro(&(naive(&ai, &a) - Array2::<f64>::eye(n)));
+        prop_assert!(e <= 1e-11 * fro(&a) * fro(&ai), "‖inv(A)·A − I‖ = {e}");
+    }
+
+    #[test]
+    fn solve_triangular_matches_substitution((n, rows, cols, seed, lower) in (0usize..13, any::<u64>(), any::<bool>())
+        .prop_flat_map(|(n, s, lo)| (Just(n), partition(n), partition(n), Just(s), Just(lo)))) {
+        // garbage in the other triangle: it must not be read
+        let t = mat(n, n, seed) + Array2::<f64>::eye(n) * 3.0;
+        let b = mat(n, 2, seed ^ 1);
+        let fa = from_ndarray(&t, vec![rows.clone(), cols]).unwrap();
+        let fb = from_ndarray(&b, vec![rows, vec![1, 1]]).unwrap();
+        let x = two(ex().compute(&linalg::solve_triangular(&fa, &fb, lower).unwrap()).unwrap());
+        // oracle: plain substitution
+        let mut e = Array2::<f64>::zeros((n, 2));
+        for c in 0..2 {
+            let order: Vec<usize> = if lower { (0..n).collect() } else { (0..n).rev().collect() };
+            for &i in &order {
+                let mut s = b[(i, c)];
+                for j in 0..n {
+                    if (lower && j < i) || (!lower && j > i) {
+                        s -= t[(i, j)] * e[(j, c)];
+                    }
+                }
+                e[(i, c)] = s / t[(i, i)];
+            }
+        }
+        prop_assert!(max_abs_diff(&x.into_dyn(), &e.into_dyn()) < 1e-10);
+    }
+}
+
+#[test]
+fn lu_plan_has_no_task_reading_the_whole_matrix() {
+    let n = 64;
+    let a = floe::random::uniform([n, n], -1.0, 1.0, [8, 8], 3).unwrap();
+    let (p, l, u) = linalg::lu(&a).unwrap();
+    let b = floe::random::uniform([n, 3], -1.0, 1.0, [8, 3], 4).unwrap();
+    let x = linalg::solve(&a, &b).unwrap();
+    let matrix_bytes = (n * n * 8) as u64;
+    for roots in [vec![p.node().clone(), l.node().clone(), u.node().clone()], vec![x.node().clone()]] {
+        let plan = ex().explain(&roots);
+        assert!(plan.contains("lu-step tasks=64 grid=[8, 8]"), "{plan}");
+        let tasks = plan.split("-- tasks --").nth(1).unwrap();
+        for line in tasks.lines().filter(|l| l.contains("block<=")) {
+            let bytes: u64 = line.split("block<=").nth(1).and_then(|s| s.split('B').next()).and_then(|s| s.parse().ok()).unwrap();
+            // a step task holds about two block columns (2 · 64 · 8 elements)
+            assert!(bytes * 3 < matrix_bytes, "{line}: {bytes} B of a {matrix_bytes} B matrix");
+        }
+    }
+    // 8 panels, 28 column updates; solve: 8 steps of the right-hand side, 8 triangular-solve blocks, no L or P
+    let (xv, stats) = ex().compute_with_stats(&x).unwrap();
+    assert_eq!(stats.tasks_named("lu-step"), 36);
+    assert_eq!(stats.tasks_named("lu-rhs"), 8);
+    assert_eq!(stats.tasks_named("solve-triangular-upper"), 8);
+    assert_eq!(stats.tasks_named("lu-l") + stats.tasks_named("lu-p") + stats.tasks_named("lu-perm"), 0);
+    let (av, bv) = (two(a.compute().unwrap()), two(b.compute().unwrap()));
+    assert!(fro(&(naive(&av, &two(xv)) - &bv)) < 1e-10);
+    // a memory limit of a few block columns is enough to plan it (one-task LU needed 3 whole matrices)
+    assert!(Executor::cpu().memory_limit(matrix_bytes / 2).plan(&[x.node().clone()]).is_ok());
+}
+
+#[test]
+fn lu_errors_are_clear() {
+    // singular, found at run time, in a later block column
+    let mut s = mat(6, 6, 1);
+    let r = s.row(1).to_owned();
+    s.row_mut(4).assign(&(&r * 2.0));
+    let fs = from_ndarray(&s, 2).unwrap();
+    let b = from_ndarray(&mat(6, 1, 2), 2).unwrap();
+    for res in [ex().compute(&linalg::solve(&fs, &b).unwrap()), ex().compute(&linalg::inv(&fs).unwrap()), ex().compute(&linalg::lu(&fs).unwrap().2)] {
+        match res {
+            Err(Error::Value(m)) => assert!(m.contains("singular"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let z = floe::zeros::<f64>([5, 5], 2).unwrap();
+    assert!(matches!(ex().compute(&linalg::lu(&z).unwrap().2), Err(Error::Value(_))));
+    let nan = from_ndarray(&ndarray::arr2(&[[1.0, f64::NAN], [0.0, 1.0]]), 1).unwrap();
+    assert!(matches!(ex().compute(&linalg::inv(&nan).unwrap()), Err(Error::Value(_))));
+    // non-square, wrong rank, mismatched right-hand sides
+    let rect = from_ndarray(&mat(4, 3, 1), 2).unwrap();
+    assert!(matches!(linalg::lu(&rect), Err(Error::NotImplemented(_))));
+    assert!(matches!(linalg::lu(&from_ndarray(&Array1::from(vec![1.0, 2.0]), 1).unwrap()), Err(Error::Shape(_))));
+    assert!(matches!(linalg::solve(&rect, &b), Err(Error::Shape(_))));
+    assert!(matches!(linalg::solve_triangular(&rect, &b, true), Err(Error::Shape(_))));
+    let sq = from_ndarray(&mat(6, 6, 3), 2).unwrap();
+    let short = from_ndarray(&mat(5, 1, 2), 2).unwrap();
+    match linalg::solve(&sq, &short) {
+        Err(Error::Shape(m)) => assert!(m.contains("[5, 1]") && m.contains("[6, 6]"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(linalg::solve_triangular(&sq, &short, false), Err(Error::Shape(_))));
+    let b3 = from_ndarray(&ArrayD::<f64>::zeros(vec![6, 1, 1]), 2).unwrap();
+    assert!(matches!(linalg::solve(&sq, &b3), Err(Error::Shape(_))));
+    // a zero on the diagonal of a triangular matrix
+    let mut t = Array2::<f64>::eye(4);
+    t[(2, 2)] = 0.0;
+    let ft = from_ndarray(&t, 2).unwrap();
+    let bt = from_ndarray(&Array1::from(vec![1.0; 4]), 2).unwrap();
+    match ex().compute(&linalg::solve_triangular(&ft, &bt, true).unwrap()) {
+        Err(Error::Value(m)) => assert!(m.contains("singular") && m.contains("diagonal element 2"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- batched matmul ---------------------------------------------------------------------
+
+/// NumPy's matmul on plain ndarrays: batch axes broadcast (right-aligned),
+/// 1-d operands promoted and their axis removed.
+fn matmul_oracle(a: &ArrayD<f64>, b: &ArrayD<f64>) -> ArrayD<f64> {
+    let (na, nb) = (a.ndim(), b.ndim());
+    let a2 = if na == 1 { a.clone().insert_axis(ndarray::Axis(0)) } else { a.clone() };
+    let b2 = if nb == 1 { b.clone().insert_axis(ndarray::Axis(1)) } else { b.clone() };
+    let (ma, mb) = (a2.ndim(), b2.ndim());
+    let nbatch = (ma - 2).max(mb - 2);
+    let mut batch = vec![1usize; nbatch];
+    for (t, x) in batch.iter_mut().enumerate() {
+        let da = (t + (ma - 2) >= nbatch).then(|| a2.shape()[t + (ma - 2) - nbatch]).unwrap_or(1);
+        let db = (t + (mb - 2) >= nbatch).then(|| b2.shape()[t + (mb - 2) - nbatch]).unwrap_or(1);
+        *x = if da == 1 { db } else { da };
+    }
+    let (m, k, n) = (a2.shape()[ma - 2], a2.shape()[ma - 1], b2.shape()[mb - 1]);
+    let mut shape = batch.clone();
+    shape.extend([m, n]);
+    let out = ArrayD::from_shape_fn(shape, |ix| {
+        let ix = ndarray::Dimension::slice(&ix).to_vec();
+        let pick = |x: &ArrayD<f64>, nd: usize, r: usize, c: usize| {
+            let mut idx: Vec<usize> = (0..nd - 2).map(|t| if x.shape()[t] == 1 { 0 } else { ix[t + nbatch - (nd - 2)] }).collect();
+            idx.extend([r, c]);
+            x[idx.as_slice()]
+        };
+        (0..k).map(|p| pick(&a2, ma, ix[nbatch], p) * pick(&b2, mb, p, ix[nbatch + 1])).sum()
+    });
+    let nd = out.ndim();
+    let out = if na == 1 { out.index_axis_move(ndarray::Axis(nd - 2), 0) } else { out };
+    let last = out.ndim().saturating_sub(1);
+    if nb == 1 { out.index_axis_move(ndarray::Axis(last), 0) } else { out }
+}
+
+fn arr_nd(shape: &[usize], seed: u64) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(shape.to_vec(), mat(1, n, seed).into_raw_vec_and_offset().0).unwrap()
+}
+
+/// Shapes of a batched product: a's and b's batch axes (each 1 or the common length), m, k, n.
+fn batch_case() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, u64, u64)> {
+    (0usize..3, 0usize..3, proptest::collection::vec(0usize..4, 2), 0usize..5, 0usize..5, 0usize..5, any::<u64>(), any::<u64>())
+        .prop_map(|(ba, bb, lens, m, k, n, pick, seed)| {
+            // a's and b's batch axes, right-aligned, each either the length or 1 (broadcast)
+            let mk = |nb: usize, bit: u64| -> Vec<usize> {
+                (0..nb).map(|t| { let len = lens[2 - nb + t]; if (pick >> (bit + t as u64)) & 1 == 1 { 1 } else { len } }).collect()
+            };
+            let mut sa = mk(ba, 0);
+            let mut sb = mk(bb, 8);
+            // at least one operand of 3 or more dimensions
+            if sa.is_empty() && sb.is_empty() { sa.push(lens[1]); }
+            sa.extend([m, k]);
+            sb.extend([k, n]);
+            (sa, sb, pick, seed)
+        })
+}
+
+fn random_chunks(shape: &[usize], seed: u64) -> Vec<Vec<usize>> {
+    shape.iter().enumerate().map(|(t, &len)| {
+        let b = 1 + ((seed >> (4 * t)) as usize % 3);
+        floe_regular(len, b)
+    }).collect()
+}
+
+proptest! {
+    #![proptest_config(cfg(60))]
+    #[test]
+    fn batched_matmul_matches_numpy_rules((sa, sb, pick, seed) in batch_case()) {
+        let a = arr_nd(&sa, seed);
+        let b = arr_nd(&sb, seed ^ 5);
+        let fa = from_ndarray(&a, random_chunks(&sa, pick)).unwrap();
+        let fb = from_ndarray(&b, random_chunks(&sb, pick >> 20)).unwrap();
+        let c = fa.matmul(&fb).unwrap();
+        let exp = matmul_oracle(&a, &b);
+        prop_assert_eq!(c.shape(), exp.shape());
+        let got = ex().compute(&c).unwrap();
+        prop_assert!(max_abs_diff(&got, &exp) < 1e-12, "{got:?} vs {exp:?}");
+        // integers wrap through the loop kernel, f32 through faer
+        let ai = a.mapv(|x| (x * 10.0) as i64);
+        let bi = b.mapv(|x| (x * 10.0) as i64);
+        let gi = ex().compute(&from_ndarray(&ai, fa.chunks().to_vec()).unwrap().matmul(&from_ndarray(&bi, fb.chunks().to_vec()).unwrap()).unwrap()).unwrap();
+        let ei = matmul_oracle(&ai.mapv(|x| x as f64), &bi.mapv(|x| x as f64));
+        prop_assert_eq!(gi.mapv(|x| x as f64), ei);
+        let g32 = ex().compute(&from_ndarray(&a.mapv(|x| x as f32), fa.chunks().to_vec()).unwrap().matmul(&from_ndarray(&b.mapv(|x| x as f32), fb.chunks().to_vec()).unwrap()).unwrap()).unwrap();
+        prop_assert!(max_abs_diff(&g32.mapv(|x| x as f64), &exp) < 1e-4);
+    }
+}
+
+#[test]
+fn batched_matmul_vectors_plan_and_errors() {
+    // a 1-d operand against a stack: its axis is removed from the result
+    let s = arr_nd(&[3, 4, 5], 1);
+    let v = arr_nd(&[5], 2);
+    let w = arr_nd(&[4], 3);
+    let fs = from_ndarray(&s, vec![vec![1, 2], vec![4], vec![2, 3]]).unwrap();
+    let fv = from_ndarray(&v, vec![vec![3, 2]]).unwrap();
+    let fw = from_ndarray(&w, 2).unwrap();
+    let r = ex().compute(&fs.matmul(&fv).unwrap()).unwrap();
+    assert_eq!(r.shape(), &[3, 4]);
+    assert!(max_abs_diff(&r, &matmul_oracle(&s, &v)) < 1e-12);
+    let r = ex().compute(&fw.matmul(&fs).unwrap()).unwrap();
+    assert_eq!(r.shape(), &[3, 5]);
+    assert!(max_abs_diff(&r, &matmul_oracle(&w, &s)) < 1e-12);
+    // blocked over the batch blocks: 6 batch blocks × 2 row blocks, 5 k blocks summed as a tree (fan-in 2)
+    let a = floe::random::uniform([6, 4, 10], 0.0, 1.0, [1, 2, 2], 1).unwrap();
+    let b = floe::random::uniform([10, 3], 0.0, 1.0, [2, 3], 2).unwrap();
+    let c = a.matmul(&b).unwrap();
+    assert_eq!(c.shape(), &[6, 4, 3]);
+    let plan = ex().explain(&[c.node().clone()]);
+    assert!(plan.contains("matmul tasks=36 grid=[6, 2, 1, 3]"), "{plan}");
+    assert!(plan.contains("matmul-sum-final tasks=12 grid=[6, 2, 1]"), "{plan}");
+    let got = ex().compute(&c).unwrap();
+    assert!(max_abs_diff(&got, &matmul_oracle(&a.compute().unwrap(), &b.compute().unwrap())) < 1e-12);
+    // errors: contracted lengths, batch shapes that do not broadcast, bool
+    let x = from_ndarray(&ArrayD::<f64>::zeros(vec![2, 3, 4]), 2).unwrap();
+    let y = from_ndarray(&ArrayD::<f64>::zeros(vec![3, 5, 2]), 2).unwrap();
+    match x.matmul(&y) {
+        Err(Error::Shape(m)) => assert!(m.contains("not aligned"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let z = from_ndarray(&ArrayD::<f64>::zeros(vec![3, 4, 2]), 2).unwrap();
+    match x.matmul(&z) {
+        Err(Error::Shape(m)) => assert!(m.contains("broadcast"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let bools = from_ndarray(&ArrayD::from_elem(vec![2, 2, 2], true), 1).unwrap();
+    assert!(matches!(bools.matmul(&bools), Err(Error::DType(_))));
+}
+
+#[test]
+fn lu_with_size_one_blocks_and_many_block_columns() {
+    // every block 1 × 1: a step per row; then a larger matrix with irregular blocks
+    for (n, rows, cols) in [(7, vec![1; 7], vec![1; 7]), (45, vec![7, 1, 13, 0, 9, 15], vec![20, 25])] {
+        let a = mat(n, n, n as u64);
+        let fa = from_ndarray(&a, vec![rows, cols]).unwrap();
+        let (p, l, u) = linalg::lu(&fa).unwrap();
+        let v = ex().compute_many(&[&p, &l, &u]).unwrap();
+        let piv = ex().compute(&linalg::lu_pivots(&fa).unwrap()).unwrap();
+        let (p, l, u) = (two(v[0].clone()), two(v[1].clone()), two(v[2].clone()));
+        check_plu(&a, &p, &l, &u, piv.as_slice().unwrap(), 1e-12).unwrap();
+        // the same pivots as an unblocked partial-pivoting LU (faer on the whole matrix)
+        let m = faer::Mat::from_fn(n, n, |i, j| a[(i, j)]);
+        let lu = m.partial_piv_lu();
+        let (fwd, _) = lu.P().arrays();
+        assert_eq!(piv.iter().map(|&x| x as usize).collect::<Vec<_>>(), fwd.to_vec());
+        let b = mat(n, 2, 9);
+        let x = two(ex().compute(&linalg::solve(&fa, &from_ndarray(&b, 4).unwrap()).unwrap()).unwrap());
+        assert!(fro(&(naive(&a, &x) - &b)) < 1e-10 * fro(&a) * fro(&x));
+    }
 }

@@ -28,6 +28,24 @@ pub enum LinalgOp {
     /// Lower Cholesky factor of a symmetric positive definite matrix whose
     /// two axes are chunked alike (blocked, right-looking; reads the lower triangle).
     Cholesky,
+    /// LU with partial pivoting, blocked (see `lu.rs`): U of `a = P L U`
+    /// (input: the matrix with square blocks).
+    LuU,
+    /// The row permutation of the LU as indices (input: the `LuU` node).
+    LuPivots,
+    /// L of the LU (inputs: the `LuU` and `LuPivots` nodes).
+    LuL,
+    /// P of the LU as a matrix (input: the `LuPivots` node).
+    LuP,
+    /// `L⁻¹ Pᵀ b` (inputs: the `LuU` node and b, its rows chunked like U's).
+    LuForward,
+    /// `a x = b` for a triangular `a` with square blocks (inputs a, b).
+    SolveTriangular { lower: bool },
+    /// NumPy's `matmul` of stacks of matrices: `a` (…, m, k) times `b`
+    /// (…, k, n), both at least 2-d, the leading (batch) axes broadcast
+    /// against each other (right-aligned). Chunked alike along k and along
+    /// every batch axis neither input broadcasts along.
+    BatchMatmul,
 }
 
 /// Kernels run on a whole (small) matrix in one task.
@@ -37,10 +55,6 @@ pub enum DenseOp {
     SvdU,
     SvdS,
     SvdVt,
-    /// Inverse by LU with partial pivoting.
-    Inv,
-    /// `a x = b` by LU with partial pivoting (inputs a, b).
-    Solve,
     /// `r x = b` for upper triangular (or trapezoidal k × n, k ≥ n) `r` (inputs r, b).
     SolveUpper,
 }
@@ -54,6 +68,13 @@ impl LinalgOp {
             LinalgOp::Dense(d) => format!("dense_{}", d.name()),
             LinalgOp::Transpose => "transpose".into(),
             LinalgOp::Cholesky => "cholesky".into(),
+            LinalgOp::LuU => "lu_u".into(),
+            LinalgOp::LuPivots => "lu_pivots".into(),
+            LinalgOp::LuL => "lu_l".into(),
+            LinalgOp::LuP => "lu_p".into(),
+            LinalgOp::LuForward => "lu_forward".into(),
+            LinalgOp::SolveTriangular { lower } => format!("solve_triangular(lower={lower})"),
+            LinalgOp::BatchMatmul => "batch_matmul".into(),
         }
     }
 }
@@ -64,14 +85,12 @@ impl DenseOp {
             DenseOp::SvdU => "svd_u",
             DenseOp::SvdS => "svd_s",
             DenseOp::SvdVt => "svd_vt",
-            DenseOp::Inv => "inv",
-            DenseOp::Solve => "solve",
             DenseOp::SolveUpper => "solve_upper",
         }
     }
 }
 
-fn node(op: LinalgOp, inputs: Vec<NodeRef>, shape: Vec<usize>, chunks: Chunks, dtype: crate::dtype::DType) -> NodeRef {
+pub(super) fn node(op: LinalgOp, inputs: Vec<NodeRef>, shape: Vec<usize>, chunks: Chunks, dtype: crate::dtype::DType) -> NodeRef {
     Node::new(Op::Linalg { op, inputs }, shape, dtype, chunks)
 }
 
@@ -139,6 +158,73 @@ pub fn tensordot(a: &NodeRef, b: &NodeRef, axes_a: &[usize], axes_b: &[usize]) -
     ))
 }
 
+/// NumPy's `matmul` of two arrays of at least 2 dimensions (see
+/// [`LinalgOp::BatchMatmul`]): checks the contracted lengths and that the
+/// batch shapes broadcast, and lines up the chunks (common refinement along
+/// k and along batch axes both inputs have longer than 1).
+pub fn batch_matmul(a: &NodeRef, b: &NodeRef) -> Result<NodeRef> {
+    let (na, nb) = (a.shape.len(), b.shape.len());
+    if a.dtype != b.dtype {
+        return Err(Error::DType(format!("matmul of {} and {}", a.dtype, b.dtype)));
+    }
+    if na < 2 || nb < 2 {
+        return Err(Error::Shape(format!("batched matmul needs operands of at least 2 dimensions, got shapes {:?} and {:?}", a.shape, b.shape)));
+    }
+    let (k, k2) = (a.shape[na - 1], b.shape[nb - 2]);
+    if k != k2 {
+        return Err(Error::Shape(format!(
+            "matmul: shapes {:?} and {:?} not aligned: {k} (axis {} of a) != {k2} (axis {} of b)",
+            a.shape,
+            b.shape,
+            na - 1,
+            nb - 2
+        )));
+    }
+    let batch = super::build::broadcast_shapes(&[&a.shape[..na - 2], &b.shape[..nb - 2]]).map_err(|_| {
+        Error::Shape(format!("matmul: the batch shapes of {:?} and {:?} do not broadcast", a.shape, b.shape))
+    })?;
+    let nbatch = batch.len();
+    let (oa, ob) = (nbatch - (na - 2), nbatch - (nb - 2));
+    let mut ca = Vec::new();
+    let mut cb = Vec::new();
+    let mut out_sizes: Vec<Vec<usize>> = Vec::with_capacity(nbatch + 2);
+    for (t, &len) in batch.iter().enumerate() {
+        // the inputs that do not broadcast along this axis, with their axis
+        let xa = (t >= oa && !(a.shape[t - oa] == 1 && len != 1)).then(|| t - oa);
+        let xb = (t >= ob && !(b.shape[t - ob] == 1 && len != 1)).then(|| t - ob);
+        let sizes = match (xa, xb) {
+            (Some(x), Some(y)) => {
+                let common = refine(&[a.chunks.axis(x), b.chunks.axis(y)]);
+                if a.chunks.axis(x) != common.as_slice() {
+                    ca.push((x, common.clone()));
+                }
+                if b.chunks.axis(y) != common.as_slice() {
+                    cb.push((y, common.clone()));
+                }
+                common
+            }
+            (Some(x), None) => a.chunks.axis(x).to_vec(),
+            (None, Some(y)) => b.chunks.axis(y).to_vec(),
+            (None, None) => vec![len],
+        };
+        out_sizes.push(sizes);
+    }
+    if a.chunks.axis(na - 1) != b.chunks.axis(nb - 2) {
+        let common = refine(&[a.chunks.axis(na - 1), b.chunks.axis(nb - 2)]);
+        ca.push((na - 1, common.clone()));
+        cb.push((nb - 2, common));
+    }
+    let a = with_axis_chunks(a, &ca);
+    let b = with_axis_chunks(b, &cb);
+    out_sizes.push(a.chunks.axis(na - 2).to_vec());
+    out_sizes.push(b.chunks.axis(nb - 1).to_vec());
+    let mut shape = batch;
+    shape.push(a.shape[na - 2]);
+    shape.push(b.shape[nb - 1]);
+    let dtype = a.dtype;
+    Ok(node(LinalgOp::BatchMatmul, vec![a, b], shape, Chunks::from_sizes_unchecked(out_sizes), dtype))
+}
+
 /// The R factor of the TSQR of a matrix (its columns are made one block).
 pub fn tsqr_r(a: &NodeRef) -> Result<NodeRef> {
     if a.shape.len() != 2 {
@@ -162,12 +248,6 @@ pub fn tsqr_q(r: &NodeRef) -> NodeRef {
 /// A dense kernel: every input becomes one block, the output is one block.
 pub fn dense(op: DenseOp, inputs: &[NodeRef]) -> Result<NodeRef> {
     let a = &inputs[0];
-    let sq = |what: &str| -> Result<()> {
-        if a.shape.len() != 2 || a.shape[0] != a.shape[1] {
-            return Err(Error::Shape(format!("{what} needs a square 2-d matrix, got shape {:?}", a.shape)));
-        }
-        Ok(())
-    };
     if a.shape.len() != 2 {
         return Err(Error::Shape(format!("{} needs a 2-d matrix, got shape {:?}", op.name(), a.shape)));
     }
@@ -177,14 +257,8 @@ pub fn dense(op: DenseOp, inputs: &[NodeRef]) -> Result<NodeRef> {
         DenseOp::SvdU => vec![m, k],
         DenseOp::SvdS => vec![k],
         DenseOp::SvdVt => vec![k, n],
-        DenseOp::Inv => {
-            sq("inv")?;
-            vec![m, m]
-        }
-        DenseOp::Solve | DenseOp::SolveUpper => {
-            if op == DenseOp::Solve {
-                sq("solve")?;
-            } else if m < n {
+        DenseOp::SolveUpper => {
+            if m < n {
                 return Err(Error::Shape(format!("triangular solve needs rows >= columns, got shape {:?}", a.shape)));
             }
             let b = &inputs[1];

@@ -8,6 +8,7 @@ pub mod build;
 pub mod explain;
 pub mod graph;
 pub mod linalg;
+pub mod lu;
 pub mod program;
 pub mod reduce;
 pub mod reshape;

@@ -4,11 +4,14 @@
 //! | function | algorithm |
 //! |---|---|
 //! | [`Array::matmul`], [`Array::dot`], [`tensordot`] | output block (i, k) = Σ_j A(i, j)·B(j, k): each task accumulates up to `split_every` block products (faer GEMM, f32/f64; a wrapping loop for integers), then a tree of block sums. Chunks along the contracted axes are rechunked to their common refinement. |
+//! | [`Array::matmul`] of ≥ 3-d operands | NumPy's batched rules: batch axes broadcast (right-aligned), one task per output block (batch block × row block × column block) and group of `split_every` k blocks, a GEMM per matrix of the batch block, then the same tree of block sums. Batch and k chunks rechunked to their common refinement. |
 //! | [`tsqr`], [`qr`] | TSQR: QR of every row block, then QR of stacked groups of R factors up a tree of fan-in `split_every`; Q assembled down the same tree. Tall-skinny only. |
 //! | [`svd`] | thin SVD: TSQR, then the SVD of the small R (U = Q·U_R); short-fat matrices through the transpose. |
 //! | [`svd_compressed`] | randomized range finder (Halko et al.): `A·Ω` with Ω ~ N(0, 1) from [`crate::random::normal`] (seeded, reproducible), power iterations re-orthogonalized by TSQR, then the SVD of `QᵀA`. |
 //! | [`cholesky`] | blocked right-looking Cholesky (lower factor; reads the lower triangle) over square blocks; one task per block of the factor. |
-//! | [`inv`], [`solve`] | LU with partial pivoting (faer) of the whole matrix in one task: for matrices that fit one block. For large SPD systems use [`cholesky`]. |
+//! | [`lu`], [`lu_pivots`] | blocked right-looking LU with partial pivoting over square blocks (both axes chunked as the common refinement of the row and column chunks). Step k: one task factors the tall panel (block column k, rows ≥ its first row; faer's partial-pivoting LU), then one task per later block column gathers its rows by the panel's permutation, solves for its U block (unit lower triangular solve) and applies the Schur update below. A task holds about two block columns (n × block), never the whole matrix. L's rows are put in their final order through a chain of small permutation tasks; P is built from the pivot indices. |
+//! | [`solve_triangular`] | blocked substitution: block i of x (per right-hand-side column block) from the diagonal block, a's block row i and the blocks of x already solved (faer triangular solves and GEMM). |
+//! | [`solve`], [`inv`] | the blocked LU with the right-hand side carried through every step beside the matrix (forward substitution without forming L), then [`solve_triangular`] with U; `inv` solves with the identity. Many blocks, bounded memory per task. For SPD systems [`cholesky`] does half the work. |
 //! | [`lstsq`] | least squares of a tall-skinny system by TSQR: x = R⁻¹(Qᵀb). |
 //! | [`norm`] | Frobenius norm (2-norm of a vector), built from elementwise ops and a tree sum. |
 //!
@@ -26,10 +29,13 @@ fn arr<T: Element>(n: NodeRef) -> Array<T> {
 }
 
 impl<T: Element> Array<T> {
-    /// Matrix product, as NumPy's `matmul` for 1-d and 2-d operands: 2-d @
-    /// 2-d, 1-d @ 2-d (a row vector, result 1-d), 2-d @ 1-d (result 1-d),
-    /// 1-d @ 1-d (inner product, result 0-d). Batched (≥ 3-d) operands are
-    /// not implemented yet. Integers wrap; bool is a dtype error.
+    /// Matrix product with NumPy's `matmul` rules: 2-d @ 2-d, 1-d @ 2-d (a
+    /// row vector, result 1-d), 2-d @ 1-d (result 1-d), 1-d @ 1-d (inner
+    /// product, result 0-d); with an operand of 3 or more dimensions, stacks
+    /// of matrices: `a` (…, m, k) @ `b` (…, k, n) → (…, m, n), the leading
+    /// (batch) axes broadcast against each other (a 1-d operand is a row or
+    /// column as above, its axis removed from the result). Integers wrap;
+    /// bool is a dtype error.
     pub fn matmul(&self, b: &Array<T>) -> Result<Array<T>> {
         let (na, nb) = (self.ndim(), b.ndim());
         if na == 0 || nb == 0 {
@@ -40,11 +46,16 @@ impl<T: Element> Array<T> {
             )));
         }
         if na > 2 || nb > 2 {
-            return Err(Error::NotImplemented(format!(
-                "batched matmul (operands of more than 2 dimensions: shapes {:?} and {:?}); use floe::tensordot",
-                self.shape(),
-                b.shape()
-            )));
+            if T::DTYPE == DType::Bool {
+                return Err(Error::DType("matmul of bool arrays is not supported".into()));
+            }
+            let eb = crate::expr::build::expand_dims;
+            let a2 = if na == 1 { eb(self.node(), 0)? } else { self.node().clone() };
+            let b2 = if nb == 1 { eb(b.node(), 1)? } else { b.node().clone() };
+            let c = build::batch_matmul(&a2, &b2)?;
+            let nd = c.shape.len();
+            let c = if na == 1 { crate::expr::build::squeeze(&c, &[nd - 2])? } else if nb == 1 { crate::expr::build::squeeze(&c, &[nd - 1])? } else { c };
+            return Ok(arr(c));
         }
         if T::DTYPE == DType::Bool {
             return Err(Error::DType("matmul of bool arrays is not supported".into()));
@@ -190,20 +201,79 @@ pub fn cholesky<T: FloatElement>(a: &Array<T>) -> Result<Array<T>> {
     Ok(arr(build::cholesky(a.node())?))
 }
 
-/// Inverse of a square matrix by LU with partial pivoting, in one task (the
-/// matrix must fit one block); chunked like `a`. Singular: `Error::Value`
+/// LU factorization with partial pivoting, `a = p · l · u` (SciPy's and
+/// dask's `lu`): `p` a permutation matrix, `l` unit lower triangular, `u`
+/// upper triangular, all n × n with square blocks (both axes chunked as the
+/// common refinement of `a`'s row and column chunks). Blocked and
+/// right-looking: one task factors each tall block column (panel), one task
+/// per later block column applies its row swaps and elimination, so no task
+/// holds more than about two block columns. Non-square: `Error::NotImplemented`;
+/// singular: `Error::Value` when computed (a pivot at most n·eps·max|a|).
+/// [`lu_pivots`] gives the permutation as indices instead of `p`.
+pub fn lu<T: FloatElement>(a: &Array<T>) -> Result<(Array<T>, Array<T>, Array<T>)> {
+    let (m, n) = check_2d("lu", a.node())?;
+    if m != n {
+        return Err(Error::NotImplemented(format!("lu of a non-square matrix (shape {:?}): only square matrices are supported", a.shape())));
+    }
+    let u = crate::expr::lu::lu_u(a.node())?;
+    let piv = crate::expr::lu::lu_pivots(&u);
+    let l = crate::expr::lu::lu_l(&u, &piv);
+    let p = crate::expr::lu::lu_p(&piv, T::DTYPE);
+    Ok((arr(p), arr(l), arr(u)))
+}
+
+/// The row permutation of [`lu`] as indices: row `r` of `l · u` is row
+/// `perm[r]` of `a` (so `p[perm[r], r] = 1`; SciPy's `lu(a, p_indices=True)`
+/// gives the same vector).
+pub fn lu_pivots<T: FloatElement>(a: &Array<T>) -> Result<Array<i64>> {
+    let (m, n) = check_2d("lu_pivots", a.node())?;
+    if m != n {
+        return Err(Error::NotImplemented(format!("lu of a non-square matrix (shape {:?}): only square matrices are supported", a.shape())));
+    }
+    Ok(arr(crate::expr::lu::lu_pivots(&crate::expr::lu::lu_u(a.node())?)))
+}
+
+/// Solution `x` of `a · x = b` for a triangular `a` (dask's and SciPy's
+/// `solve_triangular(a, b, lower=)`): only the `lower` (or upper) triangle
+/// of `a` is read. Blocked: x's row block i from a's block row i and the
+/// blocks of x already solved. `b` a vector or a matrix; `x` is chunked like
+/// `b` (rows like `a`'s square blocks). A zero on the diagonal: `Error::Value`
 /// when computed.
+pub fn solve_triangular<T: FloatElement>(a: &Array<T>, b: &Array<T>, lower: bool) -> Result<Array<T>> {
+    Ok(arr(crate::expr::lu::solve_triangular(a.node(), b.node(), lower)?))
+}
+
+/// Inverse of a square matrix: [`solve`] with the identity, so it runs over
+/// many blocks (blocked LU, then block triangular solves); chunked like `a`.
+/// Singular: `Error::Value` when computed.
 pub fn inv<T: FloatElement>(a: &Array<T>) -> Result<Array<T>> {
-    let x = build::dense(DenseOp::Inv, &[a.node().clone()])?;
+    let (m, n) = check_2d("inv", a.node())?;
+    if m != n {
+        return Err(Error::Shape(format!("inv needs a square 2-d matrix, got shape {:?}", a.shape())));
+    }
+    let rows = crate::chunks::refine(&[a.chunks().axis(0), a.chunks().axis(1)]);
+    let chunks = crate::chunks::Chunks::from_sizes_unchecked(vec![rows.clone(), rows]);
+    let eye = crate::expr::build::source(crate::expr::Source::Eye, vec![n, n], T::DTYPE, chunks);
+    let x = solve_nodes(a.node(), &eye)?;
     Ok(arr(crate::expr::build::rechunk(&x, a.chunks().clone())))
 }
 
-/// Solution `x` of `a · x = b` (`b` a vector or a matrix) by LU with partial
-/// pivoting of `a` in one task; chunked like `b`. Singular: `Error::Value`
-/// when computed.
+/// Solution `x` of `a · x = b` (`b` a vector or a matrix) by the blocked LU
+/// of [`lu`]: b goes through the factorization's steps beside the matrix
+/// (forward substitution, L never formed), then a blocked upper triangular
+/// solve with U. Chunked like `b`. Singular: `Error::Value` when computed.
 pub fn solve<T: FloatElement>(a: &Array<T>, b: &Array<T>) -> Result<Array<T>> {
-    let x = build::dense(DenseOp::Solve, &[a.node().clone(), b.node().clone()])?;
+    let x = solve_nodes(a.node(), b.node())?;
     Ok(arr(crate::expr::build::rechunk(&x, b.chunks().clone())))
+}
+
+fn solve_nodes(a: &NodeRef, b: &NodeRef) -> Result<NodeRef> {
+    if a.shape.len() != 2 || a.shape[0] != a.shape[1] {
+        return Err(Error::Shape(format!("solve needs a square 2-d matrix, got shape {:?}", a.shape)));
+    }
+    let u = crate::expr::lu::lu_u(a)?;
+    let y = crate::expr::lu::lu_forward(&u, b)?;
+    crate::expr::lu::solve_triangular(&u, &y, false)
 }
 
 /// Least-squares solution of `a · x ≈ b` for a tall-skinny `a` (m ≥ n) by

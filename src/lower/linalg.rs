@@ -26,6 +26,24 @@ fn array_layer(n: &NodeRef, l: LinalgLayer) -> Layer {
     layer(n, l, n.chunks.numblocks(), Some(n.chunks.clone()), n.max_block_bytes())
 }
 
+/// Sums of groups of `split` partial products along the trailing task axis
+/// (`len` long) of layer `cur`, level by level, down to the output blocks.
+fn sum_tree(tg: &mut TaskGraph, n: &NodeRef, mut cur: LayerId, mut len: usize, split: usize) -> LayerId {
+    let out_grid = n.chunks.numblocks();
+    loop {
+        let next = len.div_ceil(split);
+        let keep_axis = next > 1;
+        let kind = LinalgLayer::SumBlocks { input: cur, in_groups: len, group: split, keep_axis, out_chunks: n.chunks.clone() };
+        if !keep_axis {
+            return tg.push(array_layer(n, kind));
+        }
+        let mut grid = out_grid.clone();
+        grid.push(next);
+        cur = tg.push(layer(n, kind, grid, None, n.max_block_bytes()));
+        len = next;
+    }
+}
+
 pub(super) fn lower_linalg(
     tg: &mut TaskGraph,
     n: &NodeRef,
@@ -62,23 +80,37 @@ pub(super) fn lower_linalg(
             if groups == 1 {
                 return tg.push(array_layer(n, contract(false)));
             }
-            let with_axis = |g: usize| {
-                let mut v = out_grid.clone();
-                v.push(g);
-                v
+            let mut grid = out_grid.clone();
+            grid.push(groups);
+            let first = tg.push(layer(n, contract(true), grid, None, n.max_block_bytes()));
+            sum_tree(tg, n, first, groups, split)
+        }
+        LinalgOp::BatchMatmul => {
+            let (a, b) = (&inputs[0], &inputs[1]);
+            let nbatch = n.shape.len() - 2;
+            let bcast = |x: &NodeRef| -> Vec<bool> {
+                let nb = x.shape.len() - 2;
+                (0..nb).map(|t| x.shape[t] == 1 && n.shape[nbatch - nb + t] != 1).collect()
             };
-            let mut cur = tg.push(layer(n, contract(true), with_axis(groups), None, n.max_block_bytes()));
-            let mut len = groups;
-            loop {
-                let next = len.div_ceil(split);
-                let keep_axis = next > 1;
-                let kind = LinalgLayer::SumBlocks { input: cur, in_groups: len, group: split, keep_axis, out_chunks: n.chunks.clone() };
-                if !keep_axis {
-                    return tg.push(array_layer(n, kind));
-                }
-                cur = tg.push(layer(n, kind, with_axis(next), None, n.max_block_bytes()));
-                len = next;
+            let kblocks = a.chunks.numblocks()[a.shape.len() - 1];
+            let groups = kblocks.div_ceil(split).max(1);
+            let contract = |grouped: bool| LinalgLayer::BatchContract {
+                a: ins[0],
+                b: ins[1],
+                a_bcast: bcast(a),
+                b_bcast: bcast(b),
+                kblocks,
+                group: split,
+                grouped,
+                out_chunks: n.chunks.clone(),
+            };
+            if groups == 1 {
+                return tg.push(array_layer(n, contract(false)));
             }
+            let mut grid = n.chunks.numblocks();
+            grid.push(groups);
+            let first = tg.push(layer(n, contract(true), grid, None, n.max_block_bytes()));
+            sum_tree(tg, n, first, groups, split)
         }
         LinalgOp::TsqrR => {
             let a = &inputs[0];
@@ -141,5 +173,8 @@ pub(super) fn lower_linalg(
         }
         LinalgOp::Transpose => tg.push(array_layer(n, LinalgLayer::Transpose { input: ins[0] })),
         LinalgOp::Cholesky => tg.push(array_layer(n, LinalgLayer::Cholesky { input: ins[0] })),
+        LinalgOp::LuU | LinalgOp::LuPivots | LinalgOp::LuL | LinalgOp::LuP | LinalgOp::LuForward | LinalgOp::SolveTriangular { .. } => {
+            super::lu::lower_lu(tg, n, op, inputs, &ins)
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! scan, carry chain, apply).
 
 mod linalg;
+mod lu;
 
 use std::collections::HashMap;
 

@@ -59,12 +59,28 @@ pub enum LinalgLayer {
     /// Block (i, j) of the lower Cholesky factor (zero above the diagonal):
     /// reads A(i, j) and the factor blocks (this layer) left of it.
     Cholesky { input: LayerId },
+    /// Task (batch block…, i, j, g): the sum over k blocks p of group g of
+    /// A(batch…, i, p) · B(batch…, p, j), matrix by matrix over the batch
+    /// block. `a_bcast`/`b_bcast`: per batch axis of the input (right-aligned
+    /// to the output's batch axes), whether it broadcasts (block 0).
+    BatchContract {
+        a: LayerId,
+        b: LayerId,
+        a_bcast: Vec<bool>,
+        b_bcast: Vec<bool>,
+        kblocks: usize,
+        group: usize,
+        grouped: bool,
+        out_chunks: Chunks,
+    },
+    /// Blocked LU with partial pivoting and triangular solves (see [`super::lu`]).
+    Lu(super::lu::LuLayer),
 }
 
 impl LinalgLayer {
     pub fn name(&self) -> String {
         match self {
-            LinalgLayer::Contract { .. } => "matmul".into(),
+            LinalgLayer::Contract { .. } | LinalgLayer::BatchContract { .. } => "matmul".into(),
             LinalgLayer::SumBlocks { keep_axis, .. } => {
                 if *keep_axis { "matmul-sum".into() } else { "matmul-sum-final".into() }
             }
@@ -76,6 +92,7 @@ impl LinalgLayer {
             LinalgLayer::Dense { op, .. } => format!("dense-{}", op.name()),
             LinalgLayer::Transpose { .. } => "transpose".into(),
             LinalgLayer::Cholesky { .. } => "cholesky".into(),
+            LinalgLayer::Lu(l) => l.name(),
         }
     }
 
@@ -91,6 +108,12 @@ impl LinalgLayer {
                     if b_inline.is_none() {
                         out.push(g.task(*b, ib));
                     }
+                });
+            }
+            LinalgLayer::BatchContract { a, b, .. } => {
+                self.batch_blocks(block, |ia, ib| {
+                    out.push(g.task(*a, ia));
+                    out.push(g.task(*b, ib));
                 });
             }
             LinalgLayer::SumBlocks { input, in_groups, group, keep_axis, .. } => {
@@ -145,6 +168,7 @@ impl LinalgLayer {
                     }
                 }
             }
+            LinalgLayer::Lu(l) => l.deps(g, layer, block, out),
         }
     }
 }
@@ -163,6 +187,31 @@ impl LinalgLayer {
         for j in gi * group..((gi + 1) * group).min(total) {
             multi_index(j, cgrid, &mut jj);
             f(&operand_block(*nd_a, axes_a, &jj, &block[..nfree_a]), &operand_block(*nd_b, axes_b, &jj, &block[nfree_a..nout]));
+        }
+    }
+}
+
+impl LinalgLayer {
+    /// For a `BatchContract` task: the block indices of each (A, B) pair it multiplies, in order.
+    pub fn batch_blocks(&self, block: &[usize], mut f: impl FnMut(&[usize], &[usize])) {
+        let LinalgLayer::BatchContract { a_bcast, b_bcast, kblocks, group, grouped, out_chunks, .. } = self else {
+            return;
+        };
+        let nout = out_chunks.ndim();
+        let nbatch = nout - 2;
+        let gi = if *grouped { block[nout] } else { 0 };
+        let batch_idx = |bc: &[bool]| -> Vec<usize> {
+            let off = nbatch - bc.len();
+            bc.iter().enumerate().map(|(t, &x)| if x { 0 } else { block[off + t] }).collect()
+        };
+        let (mut ia, mut ib) = (batch_idx(a_bcast), batch_idx(b_bcast));
+        let (na, nb) = (ia.len(), ib.len());
+        ia.extend([block[nbatch], 0]);
+        ib.extend([0, block[nbatch + 1]]);
+        for p in gi * group..((gi + 1) * group).min(*kblocks) {
+            ia[na + 1] = p;
+            ib[nb] = p;
+            f(&ia, &ib);
         }
     }
 }

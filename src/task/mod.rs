@@ -5,6 +5,7 @@
 
 pub mod gather;
 pub mod linalg;
+pub mod lu;
 pub mod order;
 
 pub use gather::{AxisSource, GatherInput};

@@ -1,7 +1,7 @@
-//! Linear algebra block kernels: GEMM, QR, SVD, LU, Cholesky and triangular
+//! Linear algebra block kernels: GEMM (also batched), QR, SVD, Cholesky and triangular
 //! solves through faer on ndarray blocks (views are handed to faer with
 //! their strides, no copies), plus a wrapping loop kernel for integer
-//! products.
+//! products. The LU kernels are in `lu.rs`.
 //!
 //! Parallelism: faer is built without its `rayon` feature, so every kernel
 //! runs with `Par::Seq` on the worker thread that runs the task. Blocks
@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
-use faer::linalg::solvers::{DenseSolveCore, Solve};
 use faer::{Accum, MatMut, MatRef, Par, Side};
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, IxDyn};
 
@@ -63,13 +62,13 @@ impl LaFloat for f64 {
 }
 
 /// A faer view of a 2-d ndarray view (any strides).
-fn mat_ref<'a, T>(a: &'a ArrayView2<'_, T>) -> MatRef<'a, T> {
+pub(super) fn mat_ref<'a, T>(a: &'a ArrayView2<'_, T>) -> MatRef<'a, T> {
     let s = a.strides();
     // SAFETY: pointer, lengths and strides describe the live view `a`
     unsafe { MatRef::from_raw_parts(a.as_ptr(), a.nrows(), a.ncols(), s[0], s[1]) }
 }
 
-fn mat_mut<'a, T>(a: &'a mut ArrayViewMut2<'_, T>) -> MatMut<'a, T> {
+pub(super) fn mat_mut<'a, T>(a: &'a mut ArrayViewMut2<'_, T>) -> MatMut<'a, T> {
     let s = a.strides().to_vec();
     let (r, c) = a.dim();
     // SAFETY: pointer, lengths and strides describe the live, uniquely borrowed view `a`
@@ -80,22 +79,22 @@ fn to_nd<T: Copy>(m: MatRef<'_, T>) -> Array2<T> {
     Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
 }
 
-fn view2<'a, T>(c: &'a ArrayD<T>) -> Result<ArrayView2<'a, T>> {
+pub(super) fn view2<'a, T>(c: &'a ArrayD<T>) -> Result<ArrayView2<'a, T>> {
     c.view().into_dimensionality::<Ix2>().map_err(|_| Error::Execution(format!("internal: expected a matrix block, got shape {:?}", c.shape())))
 }
 
-fn block<T: Element>(v: &Arc<Value>) -> Result<&ArrayD<T>> {
+pub(super) fn block<T: Element>(v: &Arc<Value>) -> Result<&ArrayD<T>> {
     typed::<T>(v.block()?)
 }
 
-fn partial(v: &Arc<Value>) -> Result<&Vec<Chunk>> {
+pub(super) fn partial(v: &Arc<Value>) -> Result<&Vec<Chunk>> {
     match &**v {
         Value::Partial(p) => Ok(p),
         Value::Block(_) => Err(Error::Execution("internal: expected a TSQR partial, got a block".into())),
     }
 }
 
-fn blk<T: Element>(a: Array2<T>) -> Result<Output> {
+pub(super) fn blk<T: Element>(a: Array2<T>) -> Result<Output> {
     Ok(Output::New(Value::Block(T::wrap(a.into_dyn()))))
 }
 
@@ -133,6 +132,18 @@ pub fn run(g: &TaskGraph, l: &LinalgLayer, layer: LayerId, bidx: &[usize], input
             };
             Ok(Output::New(Value::Block(c)))
         }
+        LinalgLayer::BatchContract { out_chunks, .. } => {
+            let out_shape = out_chunks.block_shape(&bidx[..out_chunks.ndim()]);
+            let pairs: Vec<(&Chunk, &Chunk)> = inputs.chunks(2).map(|p| Ok((p[0].block()?, p[1].block()?))).collect::<Result<_>>()?;
+            let c = match dtype {
+                DType::F32 => batch_float::<f32>(&pairs, &out_shape)?,
+                DType::F64 => batch_float::<f64>(&pairs, &out_shape)?,
+                DType::Bool => return Err(Error::DType("matmul of bool arrays is not supported".into())),
+                d => crate::dispatch_numeric!(d, T => batch_int::<T>(&pairs, &out_shape)?,
+                    _ => return Err(Error::DType(format!("matmul of {d} arrays is not supported")))),
+            };
+            Ok(Output::New(Value::Block(c)))
+        }
         LinalgLayer::SumBlocks { .. } => {
             if inputs.len() == 1 {
                 return Ok(Output::Same(inputs[0].clone()));
@@ -151,6 +162,7 @@ pub fn run(g: &TaskGraph, l: &LinalgLayer, layer: LayerId, bidx: &[usize], input
             let c = inputs[0].block()?;
             Ok(Output::New(Value::Block(crate::with_chunk!(c, a, T => T::wrap(a.t().as_standard_layout().into_owned())))))
         }
+        LinalgLayer::Lu(lu) => super::lu::run(g, lu, layer, bidx, inputs),
         _ => match dtype {
             DType::F32 => run_float::<f32>(g, l, layer, bidx, inputs),
             DType::F64 => run_float::<f64>(g, l, layer, bidx, inputs),
@@ -224,6 +236,82 @@ fn contract_int<T: Element + Arith + Default>(pairs: &[(&Chunk, &Chunk)], axes_a
     let c = acc.unwrap_or_else(|| Array2::from_elem((n_out, 1), T::default()));
     let c = c.into_shape_with_order(IxDyn(out_shape)).map_err(|e| Error::Execution(format!("internal: matmul block shape: {e}")))?;
     Ok(T::wrap(c))
+}
+
+/// The matrix of a batched-matmul operand block at batch index `bi` of the
+/// output block (right-aligned; axes of length 1 broadcast).
+fn batch_matrix<'a, T>(x: &'a ArrayD<T>, bi: &[usize]) -> Result<ArrayView2<'a, T>> {
+    let nb = x.ndim() - 2;
+    let off = bi.len() - nb;
+    let mut v = x.view();
+    for t in 0..nb {
+        let i = if x.shape()[t] == 1 { 0 } else { bi[off + t] };
+        v = v.index_axis_move(Axis(0), i);
+    }
+    v.into_dimensionality::<Ix2>().map_err(|_| Error::Execution("internal: batched matmul block rank".into()))
+}
+
+/// Each matrix of an output block of a batched matmul, accumulated over
+/// the (A, B) block pairs with `f(c, a, b)`.
+fn batch_accumulate<T: Clone>(
+    pairs: &[(&Chunk, &Chunk)],
+    out_shape: &[usize],
+    zero: T,
+    mut f: impl FnMut(ArrayViewMut2<'_, T>, ArrayView2<'_, T>, ArrayView2<'_, T>),
+) -> Result<ArrayD<T>>
+where
+    T: HostElement + Element,
+{
+    let mut acc = ArrayD::from_elem(IxDyn(out_shape), zero);
+    let ranges: Vec<(usize, usize)> = out_shape[..out_shape.len() - 2].iter().map(|&n| (0, n)).collect();
+    for (pa, pb) in pairs {
+        let (a, b) = (typed::<T>(pa)?, typed::<T>(pb)?);
+        let mut err = None;
+        crate::chunks::for_each_in_box(&ranges, |bi| {
+            let (av, bv) = match (batch_matrix(a, bi), batch_matrix(b, bi)) {
+                (Ok(x), Ok(y)) => (x, y),
+                (Err(e), _) | (_, Err(e)) => {
+                    err = Some(e);
+                    return;
+                }
+            };
+            let mut cv = acc.view_mut();
+            for &i in bi {
+                cv = cv.index_axis_move(Axis(0), i);
+            }
+            match cv.into_dimensionality::<Ix2>() {
+                Ok(c) => f(c, av, bv),
+                Err(_) => err = Some(Error::Execution("internal: batched matmul output rank".into())),
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+    }
+    Ok(acc)
+}
+
+fn batch_float<T: LaFloat>(pairs: &[(&Chunk, &Chunk)], out_shape: &[usize]) -> Result<Chunk> {
+    let acc = batch_accumulate::<T>(pairs, out_shape, T::la_zero(), |mut c, a, b| {
+        faer::linalg::matmul::matmul(mat_mut(&mut c), Accum::Add, mat_ref(&a), mat_ref(&b), T::la_one(), Par::Seq);
+    })?;
+    Ok(T::wrap(acc))
+}
+
+fn batch_int<T: Element + Arith + Default>(pairs: &[(&Chunk, &Chunk)], out_shape: &[usize]) -> Result<Chunk> {
+    let acc = batch_accumulate::<T>(pairs, out_shape, T::default(), |mut c, a, b| {
+        let (m, k) = a.dim();
+        let n = b.ncols();
+        for i in 0..m {
+            for p in 0..k {
+                let x = a[(i, p)];
+                for j in 0..n {
+                    c[(i, j)] = T::add(c[(i, j)], T::mul(x, b[(p, j)]));
+                }
+            }
+        }
+    })?;
+    Ok(T::wrap(acc))
 }
 
 /// Thin QR of a matrix: (Q m × k, R k × n), k = min(m, n); Q is 0 × 0 unless `keep_q`.
@@ -339,21 +427,6 @@ fn dense<T: LaFloat>(op: DenseOp, inputs: &[Arc<Value>]) -> Result<Output> {
                 DenseOp::SvdVt => blk(vt),
                 _ => Ok(Output::New(Value::Block(T::wrap(s.into_dyn())))),
             }
-        }
-        DenseOp::Inv | DenseOp::Solve => {
-            let what = if op == DenseOp::Inv { "inv" } else { "solve" };
-            if m == 0 {
-                return Ok(Output::New(Value::Block(if op == DenseOp::Inv { inputs[0].block()?.clone() } else { inputs[1].block()?.clone() })));
-            }
-            let lu = mat_ref(&a).partial_piv_lu();
-            check_pivots::<T>(what, (0..n).map(|i| lu.U()[(i, i)]), n)?;
-            if op == DenseOp::Inv {
-                return blk(to_nd(lu.inverse().as_ref()));
-            }
-            let b = block::<T>(&inputs[1])?;
-            let b2 = rhs_matrix(b)?;
-            let x = to_nd(lu.solve(mat_ref(&b2.view())).as_ref());
-            Ok(Output::New(Value::Block(T::wrap(x.into_shape_with_order(IxDyn(b.shape())).expect("same size")))))
         }
         DenseOp::SolveUpper => {
             // r is k × n with k ≥ n: its top n × n is upper triangular

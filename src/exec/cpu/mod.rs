@@ -21,6 +21,7 @@ pub mod interp;
 pub mod io_pool;
 pub mod prefetch;
 pub mod linalg;
+pub mod lu;
 pub mod reduce;
 pub mod run_task;
 pub mod scalar_ops;
