@@ -11,8 +11,9 @@
 //! limit must still be somewhat above the matrix's size (there is no
 //! spilling of intermediates to disk).
 
-use std::path::PathBuf;
-use std::process::Command;
+mod rss;
+
+use rss::*;
 
 use floe::{Executor, ZarrWriteOptions};
 
@@ -23,20 +24,6 @@ const BLOCK: usize = 192;
 const NRHS: usize = 32;
 const LIMIT: u64 = 28 << 20;
 const SLACK: u64 = 48 << 20;
-
-fn dir() -> PathBuf {
-    PathBuf::from(std::env::var("FLOE_RSS_DIR").expect("set by the parent"))
-}
-
-fn vm_hwm_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<u64>().ok())
-        .map(|k| k * 1024)
-        .unwrap_or(0)
-}
 
 fn ex() -> Executor {
     Executor::cpu().threads(2).memory_limit(LIMIT)
@@ -51,7 +38,7 @@ fn child_generate() {
     let b = floe::random::uniform([N, NRHS], -1.0, 1.0, [BLOCK, NRHS], 2).unwrap();
     ex().to_zarr(&a, dir().join("a.zarr")).unwrap();
     ex().to_zarr(&b, dir().join("b.zarr")).unwrap();
-    println!("VMHWM={}", vm_hwm_bytes());
+    report_peak();
 }
 
 #[test]
@@ -64,30 +51,22 @@ fn child_solve() {
     println!("PEAK={} VMHWM={}", stats.peak_bytes, vm_hwm_bytes());
 }
 
-fn run_child(name: &str, d: &std::path::Path) -> (u64, u64) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--include-ignored", "--nocapture", "--test-threads", "1"])
-        .env("FLOE_RSS_DIR", d)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{name} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let field = |key: &str| -> Option<u64> { stdout.lines().find_map(|l| l.split(key).nth(1)).and_then(|v| v.split_whitespace().next()?.parse().ok()) };
-    let hwm = field("VMHWM=").unwrap_or_else(|| panic!("{name} did not report its peak RSS:\n{stdout}"));
-    (hwm, field("PEAK=").unwrap_or(0))
+/// Peak RSS and the executor's peak of bytes held, as the child printed them.
+fn run_child_peaks(name: &str, d: &std::path::Path) -> (u64, u64) {
+    let stdout = run_child_output(name, d);
+    let hwm = field(&stdout, "VMHWM=").unwrap_or_else(|| panic!("{name} did not report its peak RSS:
+{stdout}"));
+    (hwm, field(&stdout, "PEAK=").unwrap_or(0))
 }
 
 #[test]
 fn lu_memory_parent() {
-    if !std::path::Path::new("/proc/self/status").exists() {
-        eprintln!("skipping: peak RSS is read from /proc (Linux only)");
+    if !measurable() {
         return;
     }
-    let d = std::env::temp_dir().join(format!("floe-lu-rss-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let (gen, _) = run_child("child_generate", &d);
-    let (solve, peak) = run_child("child_solve", &d);
+    let d = scratch("lu-rss");
+    let gen = run_child("child_generate", &d);
+    let (solve, peak) = run_child_peaks("child_solve", &d);
     let each = (N * N * 8) as u64;
     eprintln!(
         "A {} MiB ({BLOCK}-blocks), limit {} MiB: peak RSS generate {} MiB, solve {} MiB (executor held at most {} MiB)",

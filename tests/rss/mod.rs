@@ -49,18 +49,25 @@ pub fn scratch(tag: &str) -> PathBuf {
 }
 
 /// Run child test `name` of this binary with scratch directory `d`; its
-/// peak RSS in bytes. A failing child fails the parent with its output.
-pub fn run_child(name: &str, d: &Path) -> u64 {
+/// standard output. A failing child fails the parent with its output.
+pub fn run_child_output(name: &str, d: &Path) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--include-ignored", "--nocapture", "--test-threads", "1"])
         .env("FLOE_RSS_DIR", d)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{name} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
-        .lines()
-        .find_map(|l| l.split("VMHWM=").nth(1))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("{name} did not report its peak RSS:\n{stdout}"))
+}
+
+/// The number printed as `KEY=number` in a child's output.
+pub fn field(stdout: &str, key: &str) -> Option<u64> {
+    stdout.lines().find_map(|l| l.split(key).nth(1)).and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// Run child test `name` with scratch directory `d`; its peak RSS in bytes.
+pub fn run_child(name: &str, d: &Path) -> u64 {
+    let stdout = run_child_output(name, d);
+    field(&stdout, "VMHWM=").unwrap_or_else(|| panic!("{name} did not report its peak RSS:\n{stdout}"))
 }
