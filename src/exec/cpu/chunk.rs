@@ -135,17 +135,6 @@ impl Chunk {
         let info = region_info(start, shape);
         with_chunk!(self, a, T => T::wrap(a.slice(info.as_slice()).to_owned()))
     }
-    /// The region starting at `start` with `shape`, without copying: the
-    /// chunk's buffer is kept and its view narrowed (so the result is in
-    /// general not in standard layout, and holds the whole buffer).
-    pub fn into_region(self, start: &[usize], shape: &[usize]) -> Chunk {
-        let info = region_info(start, shape);
-        with_chunk!(self, a, T => {
-            let mut a = a;
-            a.slice_collapse(info.as_slice());
-            T::wrap(a)
-        })
-    }
     /// A copy in standard (C-contiguous) layout.
     pub fn to_standard(&self) -> Chunk {
         with_chunk!(self, a, T => T::wrap(if a.is_standard_layout() { a.clone() } else { a.as_standard_layout().into_owned() }))
