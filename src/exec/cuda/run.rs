@@ -3,9 +3,11 @@
 //!
 //! On the device: constant, random and identity-matrix sources; fused
 //! elementwise programs (`Map`, with constant/random inputs generated
-//! inline on the device); reductions over all axes of a block that end a
-//! program (sum, nansum, prod, min, max, any, all, mean, nanmean: one fused
-//! kernel, the partial goes to the host); block transposes; 2-d matrix
+//! inline on the device); the first step of reductions (a block's partial:
+//! over all axes of a block, sum, nansum, prod, min, max, any, all, mean and
+//! nanmean are fused into the program's kernel; other kinds and axis
+//! subsets run the program, then the axis kernels; the small partials are
+//! merged on the host); block transposes; 2-d matrix
 //! products in f32/f64 (cuBLAS, summed over the contraction blocks on the
 //! device). Every other task — and any device task the device cannot take
 //! (a type or kind the kernels do not cover, or no room under the device
@@ -376,6 +378,88 @@ impl Gpu<'_> {
         Ok(out)
     }
 
+    /// The partial of a reduction over some axes of a device block, by the
+    /// axis kernels of `kernels/reduce_axis.cu` (the block is first permuted
+    /// so the reduced axes are last when they are not one run of axes).
+    fn reduce_axes(&self, x: &DevChunk, kind: crate::expr::ReduceKind, axes: &[usize], off: usize) -> DevResult<Vec<Chunk>> {
+        use crate::expr::ReduceKind::*;
+        let nd = x.shape.len();
+        let mut axes = axes.to_vec();
+        axes.sort_unstable();
+        if axes.is_empty() || axes.iter().any(|&a| a >= nd) {
+            return Err(DevErr::Unsupported);
+        }
+        let d = x.dtype;
+        let name = match kind {
+            Sum => "sum",
+            NanSum => "nansum",
+            Prod => "prod",
+            Min => "min",
+            Max => "max",
+            NanMin => "nanmin",
+            NanMax => "nanmax",
+            Any => "any",
+            All => "all",
+            ArgMin => "argmin",
+            ArgMax => "argmax",
+            Mean => "mean",
+            NanMean => "nanmean",
+            Var | Std => "moments",
+            NanVar | NanStd => "nanmoments",
+        };
+        if d == DType::Bool && matches!(kind, Sum | NanSum | Prod | Mean | NanMean | Var | Std | NanVar | NanStd) {
+            return Err(DevErr::Unsupported);
+        }
+        if matches!(kind, ArgMin | ArgMax) && axes.len() != 1 {
+            return Err(DevErr::Unsupported);
+        }
+        // (outer, len, inner) over a contiguous run of axes, else permute the reduced axes last
+        let run = axes.windows(2).all(|w| w[1] == w[0] + 1);
+        let permuted;
+        let (src, outer, len, inner) = if run {
+            let (a0, a1) = (axes[0], axes[axes.len() - 1] + 1);
+            (x, x.shape[..a0].iter().product::<usize>(), x.shape[a0..a1].iter().product::<usize>(), x.shape[a1..].iter().product::<usize>())
+        } else {
+            let mut perm: Vec<usize> = (0..nd).filter(|k| !axes.contains(k)).collect();
+            perm.extend_from_slice(&axes);
+            permuted = self.permute(x, &perm)?;
+            let outer: usize = (0..nd).filter(|k| !axes.contains(k)).map(|k| x.shape[k]).product();
+            let len: usize = axes.iter().map(|&k| x.shape[k]).product();
+            (&permuted, outer, len, 1)
+        };
+        let fields: Vec<DType> = match kind {
+            Sum | NanSum | Prod => vec![d.sum_dtype()],
+            Min | Max => vec![d],
+            NanMin | NanMax => vec![d, DType::I64],
+            Any | All => vec![DType::Bool],
+            ArgMin | ArgMax => vec![d, DType::I64],
+            Mean | NanMean => vec![DType::F64, DType::F64],
+            Var | Std | NanVar | NanStd => vec![DType::F64, DType::F64, DType::F64],
+        };
+        let kshape: Vec<usize> = x.shape.iter().enumerate().map(|(k, &n)| if axes.contains(&k) { 1 } else { n }).collect();
+        let nout = outer * inner;
+        let outs: Vec<DevChunk> = fields.iter().map(|&fd| memory::empty(&self.dev.stream, fd, &kshape)).collect::<Result<_>>()?;
+        if nout > 0 {
+            let f = self.kernel(&kernels::REDUCE_AXIS, &format!("floe_axis_{name}_{}", codegen::ctype(d)))?;
+            let (o64, l64, i64_, off64) = (outer as i64, len as i64, inner as i64, off as i64);
+            let mut l = self.dev.stream.launch_builder(&f);
+            for o in &outs {
+                l.arg(&o.buf);
+            }
+            l.arg(&src.buf).arg(&o64).arg(&l64).arg(&i64_);
+            if matches!(kind, ArgMin | ArgMax) {
+                l.arg(&off64);
+            }
+            // SAFETY: one thread per output element reads its `len` inputs inside the block.
+            unsafe { l.launch(grid_for(nout)) }.map_err(|e| drv("launching an axis reduction", e))?;
+        }
+        let mut host = Vec::with_capacity(outs.len());
+        for o in &outs {
+            host.push(memory::download(&self.dev.stream, o)?);
+        }
+        Ok(host)
+    }
+
     /// Output axis k is input axis perm[k].
     fn permute(&self, x: &DevChunk, perm: &[usize]) -> DevResult<DevChunk> {
         if perm.len() != x.shape.len() {
@@ -441,11 +525,22 @@ fn run_device<H: HostTasks>(gpu: &Gpu<'_>, g: &TaskGraph, layer: LayerId, block:
         }
         LayerKind::ReducePartial { program, inputs, spec, in_chunks, .. } => {
             let shape = in_chunks.block_shape(block);
-            if shape.is_empty() || spec.axes.len() != shape.len() || !FUSED_REDUCTIONS.contains(&spec.kind) {
+            if shape.is_empty() {
                 return Err(DevErr::Unsupported);
             }
             let ins = gpu.program_inputs(inputs, block, vals, host)?;
-            Ok(DevOut::Partial(gpu.map_reduce(program, spec.kind, inputs, &ins, &shape)?))
+            if spec.axes.len() == shape.len() && FUSED_REDUCTIONS.contains(&spec.kind) {
+                // the program's block never exists: one fused kernel
+                return Ok(DevOut::Partial(gpu.map_reduce(program, spec.kind, inputs, &ins, &shape)?));
+            }
+            // the program's block on the device, then the axis kernels
+            let data = if program.is_identity() && ins.len() == 1 && ins[0].shape == shape {
+                ins[0].clone()
+            } else {
+                Arc::new(gpu.map(program, inputs, &ins, &shape)?)
+            };
+            let off = spec.axes.first().map(|&a| in_chunks.offset(a, block[a])).unwrap_or(0);
+            Ok(DevOut::Partial(gpu.reduce_axes(&data, spec.kind, &spec.axes, off)?))
         }
         LayerKind::Transpose { perm, .. } => {
             let x = gpu.to_device(vals.first().ok_or(Unsupported)?, host)?;
