@@ -598,6 +598,8 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
     };
     let mut outputs: Vec<Option<Chunk>> = vec![None; g.outputs.len()];
     let mut dev_bytes: u64 = 0;
+    // tasks whose values are held on the device (candidates to move to the host)
+    let mut on_dev: BTreeSet<usize> = BTreeSet::new();
     let mut block = Vec::new();
     let mut deps = Vec::new();
     let dev_size = |v: &Val<H::Value>| match v {
@@ -611,17 +613,16 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
         let l = &g.layers[layer];
         // make room on the device: move blocks this task does not read to the host
         if dev_bytes + 2 * l.block_bytes > limit {
-            for (i, v) in values.iter_mut().enumerate() {
+            let held: Vec<usize> = on_dev.iter().copied().filter(|i| !deps.contains(i)).collect();
+            for i in held {
                 if dev_bytes + 2 * l.block_bytes <= limit {
                     break;
                 }
-                if deps.contains(&i) {
-                    continue;
-                }
-                if let Some(Val::Dev(d)) = v {
-                    let c = memory::download(&dev.stream, d)?;
+                if let Some(Val::Dev(d)) = values[i].clone() {
+                    let c = memory::download(&dev.stream, &d)?;
                     dev_bytes -= d.nbytes();
-                    *v = Some(Val::Host(Arc::new(host.from_block(c))));
+                    values[i] = Some(Val::Host(Arc::new(host.from_block(c))));
+                    on_dev.remove(&i);
                 }
             }
         }
@@ -685,7 +686,10 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
         let keep = remaining[task] - outs;
         remaining[task] = keep;
         if keep > 0 {
-            dev_bytes += dev_size(&out);
+            if let Val::Dev(d) = &out {
+                dev_bytes += d.nbytes();
+                on_dev.insert(task);
+            }
             values[task] = Some(out);
         }
         for &d in &deps {
@@ -693,6 +697,7 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
             if remaining[d] == 0 {
                 if let Some(old) = values[d].take() {
                     dev_bytes -= dev_size(&old);
+                    on_dev.remove(&d);
                 }
             }
         }
