@@ -48,6 +48,9 @@ pub struct Device {
     pub(crate) stream: Arc<CudaStream>,
     ptx: nvrtc::PtxCache,
     modules: Mutex<HashMap<usize, Arc<CudaModule>>>,
+    /// Generated kernels by (program key, entry point): a fused program is
+    /// generated and compiled once, not once per block.
+    generated: Mutex<HashMap<(u64, &'static str), CudaFunction>>,
     pub(crate) blas: Mutex<Option<Arc<blas::Blas>>>,
 }
 
@@ -94,6 +97,7 @@ impl Device {
             stream,
             ptx: nvrtc::PtxCache::default(),
             modules: Mutex::new(HashMap::new()),
+            generated: Mutex::new(HashMap::new()),
             blas: Mutex::new(None),
         }))
     }
@@ -108,6 +112,16 @@ impl Device {
     /// Free device memory in bytes now.
     pub fn free_mem(&self) -> Result<u64> {
         self.ctx.mem_get_info().map(|(free, _)| free as u64).map_err(|e| drv("device memory info", e))
+    }
+    /// Function `entry` of a generated kernel with cache key `key` (from
+    /// [`codegen::kernel_key`]); `source` makes its CUDA C on first use.
+    pub(crate) fn generated(&self, key: u64, name: &str, entry: &'static str, source: impl FnOnce() -> Result<String>) -> Result<CudaFunction> {
+        if let Some(f) = self.generated.lock().unwrap_or_else(|e| e.into_inner()).get(&(key, entry)) {
+            return Ok(f.clone());
+        }
+        let f = self.function(name, &source()?, entry)?;
+        self.generated.lock().unwrap_or_else(|e| e.into_inner()).insert((key, entry), f.clone());
+        Ok(f)
     }
     /// Function `entry` of the CUDA C `body` (compiled and loaded on first use).
     pub(crate) fn function(&self, name: &str, body: &str, entry: &str) -> Result<CudaFunction> {

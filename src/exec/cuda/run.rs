@@ -305,8 +305,8 @@ impl Gpu<'_> {
 
     fn map(&self, program: &Program, refs: &[InputRef], ins: &[Arc<DevChunk>], shape: &[usize]) -> DevResult<DevChunk> {
         let (modes, meta) = self.layout(refs, ins, shape)?;
-        let src = codegen::map_source(program, &modes)?;
-        let f = self.dev.function("fused.cu", &src, "floe_map")?;
+        let key = codegen::kernel_key(program, &modes, None);
+        let f = self.dev.generated(key, "fused.cu", "floe_map", || codegen::map_source(program, &modes))?;
         let out = memory::empty(&self.dev.stream, program.output_dtype(), shape)?;
         let n = out.len();
         if n == 0 {
@@ -332,9 +332,10 @@ impl Gpu<'_> {
             return Err(DevErr::Unsupported);
         }
         let (modes, meta) = self.layout(refs, ins, shape)?;
-        let src = codegen::map_reduce_source(program, &modes, kind)?;
-        let f = self.dev.function("fused_reduce.cu", &src, "floe_map_reduce")?;
-        let tree = self.dev.function("fused_reduce.cu", &src, "floe_map_reduce_tree")?;
+        let key = codegen::kernel_key(program, &modes, Some(kind));
+        let src = || codegen::map_reduce_source(program, &modes, kind);
+        let f = self.dev.generated(key, "fused_reduce.cu", "floe_map_reduce", src)?;
+        let tree = self.dev.generated(key, "fused_reduce.cu", "floe_map_reduce_tree", src)?;
         let d = program.output_dtype();
         // the accumulator's fields and size
         let fields: Vec<DType> = match kind {
