@@ -28,6 +28,9 @@ pub enum Error {
     Storage(String),
     /// A feature floe does not (yet) support.
     NotImplemented(String),
+    /// A GPU failure: no driver or device, a kernel that does not compile,
+    /// a failed launch or copy (feature `cuda`).
+    Device(String),
 }
 
 impl fmt::Display for Error {
@@ -51,6 +54,7 @@ impl fmt::Display for Error {
             Error::Execution(m) => write!(f, "execution error: {m}"),
             Error::Storage(m) => write!(f, "storage error: {m}"),
             Error::NotImplemented(m) => write!(f, "not implemented: {m}"),
+            Error::Device(m) => write!(f, "device error: {m}"),
         }
     }
 }

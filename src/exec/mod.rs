@@ -8,6 +8,8 @@
 //! [`cpu`] for how.
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod to_zarr;
 pub mod rechunk_zarr;
 
@@ -45,6 +47,9 @@ pub struct Stats {
     /// Most stored-block reads in flight at once, by workers and I/O
     /// threads together (1 when reads never overlapped; 0 without reads).
     pub peak_reads_in_flight: usize,
+    /// Tasks the GPU ran (the others ran on the host; always 0 on the CPU
+    /// executor).
+    pub device_tasks: usize,
     pub seconds: f64,
 }
 
@@ -58,6 +63,9 @@ impl Stats {
 #[derive(Clone, Debug)]
 enum Backend {
     Cpu,
+    /// A GPU (feature `cuda`); tasks it cannot run go to the host.
+    #[cfg(feature = "cuda")]
+    Cuda(std::sync::Arc<cuda::Device>),
 }
 
 /// Where and how arrays are computed. Build with [`Executor::cpu`] and the
@@ -73,6 +81,7 @@ pub struct Executor {
     io_buffer: u64,
     write_behind: bool,
     read_latency: Duration,
+    device_memory_limit: Option<u64>,
 }
 
 impl Default for Executor {
@@ -96,7 +105,41 @@ impl Executor {
             io_buffer: 64 << 20,
             write_behind: false,
             read_latency: Duration::ZERO,
+            device_memory_limit: None,
         }
+    }
+    /// The GPU executor on CUDA device `ordinal` (needs floe built with the
+    /// `cuda` feature). Fused elementwise programs, generated sources
+    /// (constants, random numbers, identity blocks), reductions over whole
+    /// blocks, block transposes and f32/f64 matrix products run on the GPU;
+    /// every other task runs on the host with its data moved there, so
+    /// results are those of [`Executor::cpu`] (to rounding: GPU sums add in
+    /// a different order, and transcendental functions may differ in the
+    /// last bit). Device blocks stay on the GPU between tasks; results are
+    /// copied back.
+    ///
+    /// Errors (never panics) when floe was built without `cuda`
+    /// ([`Error::NotImplemented`]), and when the CUDA driver, the device or
+    /// NVRTC is missing ([`Error::Device`]).
+    pub fn cuda(ordinal: usize) -> Result<Executor> {
+        #[cfg(feature = "cuda")]
+        {
+            let dev = cuda::Device::open(ordinal)?;
+            Ok(Executor { backend: Backend::Cuda(dev), threads: 1, ..Executor::cpu() })
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = ordinal;
+            Err(Error::NotImplemented("the GPU executor: build floe with `--features cuda`".into()))
+        }
+    }
+    /// Most bytes of blocks held in GPU memory at once (GPU executor; default:
+    /// 90% of the memory free when a run starts). Blocks the current task
+    /// does not read are moved to the host to make room; a task that still
+    /// does not fit runs on the host.
+    pub fn device_memory_limit(mut self, bytes: u64) -> Executor {
+        self.device_memory_limit = Some(bytes);
+        self
     }
     /// Worker threads (at least 1).
     pub fn threads(mut self, n: usize) -> Executor {
@@ -208,7 +251,15 @@ impl Executor {
         if let Some(limit) = self.memory_limit {
             crate::alloc::bound_for_memory_limit(limit);
         }
-        match self.backend {
+        match &self.backend {
+            #[cfg(feature = "cuda")]
+            Backend::Cuda(dev) => cuda::run::run(
+                dev,
+                tg,
+                &sched,
+                &cuda::run::RunConfig { device_memory_limit: self.device_memory_limit, sink },
+                &CpuTasks,
+            ),
             Backend::Cpu => cpu::run(
                 tg,
                 &sched,
@@ -224,5 +275,44 @@ impl Executor {
                 },
             ),
         }
+    }
+}
+
+/// The CPU task kernels, for the tasks the GPU executor runs on the host.
+#[cfg(feature = "cuda")]
+struct CpuTasks;
+
+#[cfg(feature = "cuda")]
+impl cuda::run::HostTasks for CpuTasks {
+    type Value = cpu::run_task::Value;
+    fn run(
+        &self,
+        g: &TaskGraph,
+        layer: crate::task::LayerId,
+        block: &[usize],
+        deps: &[crate::task::TaskId],
+        inputs: &[std::sync::Arc<Self::Value>],
+    ) -> Result<std::sync::Arc<Self::Value>> {
+        let io = cpu::source::ReadIo::default();
+        let reads = cpu::source::Reads { prefetch: None, io: &io };
+        Ok(match cpu::run_task::run(g, layer, block, deps, inputs, reads)? {
+            cpu::run_task::Output::New(v) => std::sync::Arc::new(v),
+            cpu::run_task::Output::Same(v) => v,
+        })
+    }
+    fn block<'a>(&self, v: &'a Self::Value) -> Option<&'a cpu::chunk::Chunk> {
+        match v {
+            cpu::run_task::Value::Block(c) => Some(c),
+            cpu::run_task::Value::Partial(_) => None,
+        }
+    }
+    fn from_block(&self, c: cpu::chunk::Chunk) -> Self::Value {
+        cpu::run_task::Value::Block(c)
+    }
+    fn from_partial(&self, fields: Vec<cpu::chunk::Chunk>) -> Self::Value {
+        cpu::run_task::Value::Partial(fields)
+    }
+    fn nbytes(&self, v: &Self::Value) -> u64 {
+        v.nbytes()
     }
 }

@@ -1,0 +1,146 @@
+//! The GPU executor (feature `cuda`): cudarc with the driver, NVRTC and
+//! cuBLAS loaded at run time, so floe builds and its tests run on machines
+//! without CUDA, and [`Executor::cuda`](crate::Executor::cuda) returns an
+//! error there instead of panicking.
+//!
+//! - [`codegen`]: fused `Program`s → CUDA C (elementwise, and with a
+//!   trailing full reduction);
+//! - [`kernels`]: the hand-written kernels of `kernels/` (axis reductions,
+//!   permutes, random numbers, fills);
+//! - [`nvrtc`]: CUDA C → PTX at run time, cached in memory;
+//! - [`memory`]: device chunks and transfers;
+//! - [`blas`]: matrix products through cuBLAS;
+//! - [`run`]: the task loop — what runs on the device, what on the host.
+//!
+//! The GPU executor shares only plain data with the CPU executor: the task
+//! graph, `Program`s, and host chunks for transfers. Tasks it cannot run on
+//! the device are handed back to the caller's host runner with their inputs
+//! copied to the host.
+
+pub mod blas;
+pub mod codegen;
+pub mod kernels;
+pub mod memory;
+pub mod nvrtc;
+pub mod run;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
+
+use crate::error::{Error, Result};
+use memory::drv;
+
+/// Whether the CUDA driver library (`libcuda.so`) can be loaded.
+pub fn driver_available() -> bool {
+    // SAFETY: only tries to dlopen the library by its usual names.
+    std::panic::catch_unwind(|| unsafe { cudarc::driver::sys::is_culib_present() }).unwrap_or(false)
+}
+
+/// One opened GPU: its context, the stream all work goes on, and the
+/// compiled kernels.
+pub struct Device {
+    ordinal: usize,
+    name: String,
+    total_mem: u64,
+    pub(crate) ctx: Arc<CudaContext>,
+    pub(crate) stream: Arc<CudaStream>,
+    ptx: nvrtc::PtxCache,
+    modules: Mutex<HashMap<usize, Arc<CudaModule>>>,
+    /// Generated kernels by (program key, entry point): a fused program is
+    /// generated and compiled once, not once per block.
+    generated: Mutex<HashMap<(u64, &'static str), CudaFunction>>,
+    pub(crate) blas: Mutex<Option<Arc<blas::Blas>>>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cuda:{} ({}, {} MiB)", self.ordinal, self.name, self.total_mem >> 20)
+    }
+}
+
+impl Device {
+    /// Open GPU `ordinal`. Errors (never panics) when the driver library is
+    /// absent, there is no such device, or NVRTC cannot be loaded.
+    pub fn open(ordinal: usize) -> Result<Arc<Device>> {
+        if !driver_available() {
+            return Err(Error::Device(
+                "the CUDA driver library (libcuda.so) cannot be loaded: no NVIDIA driver on this machine".into(),
+            ));
+        }
+        let count = std::panic::catch_unwind(|| {
+            cudarc::driver::result::init()?;
+            CudaContext::device_count()
+        })
+        .map_err(|_| Error::Device("the CUDA driver failed to initialize".into()))?
+        .map_err(|e| drv("the CUDA driver failed to initialize", e))?;
+        if ordinal >= count.max(0) as usize {
+            return Err(Error::Device(format!("no CUDA device {ordinal}: this machine has {count}")));
+        }
+        if !nvrtc::nvrtc_available() {
+            return Err(Error::Device(
+                "NVRTC (libnvrtc.so.12) cannot be loaded: the GPU executor compiles its kernels at run time; install the CUDA toolkit or the `nvidia-cuda-nvrtc-cu12` wheel and put its lib folder on LD_LIBRARY_PATH".into(),
+            ));
+        }
+        let ctx = std::panic::catch_unwind(|| CudaContext::new(ordinal))
+            .map_err(|_| Error::Device(format!("creating a context on CUDA device {ordinal} panicked")))?
+            .map_err(|e| drv(&format!("creating a context on CUDA device {ordinal}"), e))?;
+        let name = ctx.name().unwrap_or_else(|_| "unknown GPU".into());
+        let total_mem = ctx.total_mem().map_err(|e| drv("device memory size", e))? as u64;
+        let stream = ctx.default_stream();
+        Ok(Arc::new(Device {
+            ordinal,
+            name,
+            total_mem,
+            ctx,
+            stream,
+            ptx: nvrtc::PtxCache::default(),
+            modules: Mutex::new(HashMap::new()),
+            generated: Mutex::new(HashMap::new()),
+            blas: Mutex::new(None),
+        }))
+    }
+    /// The card's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Device memory in bytes.
+    pub fn total_mem(&self) -> u64 {
+        self.total_mem
+    }
+    /// Free device memory in bytes now.
+    pub fn free_mem(&self) -> Result<u64> {
+        self.ctx.mem_get_info().map(|(free, _)| free as u64).map_err(|e| drv("device memory info", e))
+    }
+    /// Function `entry` of a generated kernel with cache key `key` (from
+    /// [`codegen::kernel_key`]); `source` makes its CUDA C on first use.
+    pub(crate) fn generated(&self, key: u64, name: &str, entry: &'static str, source: impl FnOnce() -> Result<String>) -> Result<CudaFunction> {
+        if let Some(f) = self.generated.lock().unwrap_or_else(|e| e.into_inner()).get(&(key, entry)) {
+            return Ok(f.clone());
+        }
+        let f = self.function(name, &source()?, entry)?;
+        self.generated.lock().unwrap_or_else(|e| e.into_inner()).insert((key, entry), f.clone());
+        Ok(f)
+    }
+    /// Function `entry` of the CUDA C `body` (compiled and loaded on first use).
+    pub(crate) fn function(&self, name: &str, body: &str, entry: &str) -> Result<CudaFunction> {
+        let ptx = self.ptx.get(name, body)?;
+        let key = Arc::as_ptr(&ptx) as usize;
+        let module = {
+            let mut m = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+            match m.get(&key) {
+                Some(md) => md.clone(),
+                None => {
+                    let md = self
+                        .ctx
+                        .load_module(cudarc::nvrtc::Ptx::from_src(ptx.as_str()))
+                        .map_err(|e| drv(&format!("loading the PTX of {name}"), e))?;
+                    m.insert(key, md.clone());
+                    md
+                }
+            }
+        };
+        module.load_function(entry).map_err(|e| drv(&format!("kernel {entry} of {name}"), e))
+    }
+}
