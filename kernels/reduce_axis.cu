@@ -95,17 +95,23 @@ __device__ void axis_arg(T* val, i64* idx, const T* in, i64 outer, i64 len, i64 
     }
 }
 
+// sum and count of the values of one lane (NaNs left out with skip_nan)
+template <typename T>
+__device__ void sum_count(const T* p, i64 len, i64 inner, bool skip_nan, f64& s, f64& c) {
+    for (i64 k = 0; k < len; ++k) {
+        f64 v = cvt<f64>(p[k * inner]);
+        if (skip_nan && v != v) continue;
+        s = s + v;
+        c = c + 1.0;
+    }
+}
+
 // mean partial: (sum, count) in f64
 template <typename T>
 __device__ void axis_mean(f64* sum, f64* count, const T* in, i64 outer, i64 len, i64 inner, bool skip_nan) {
     FLOE_AXIS_LOOP
         f64 s = 0.0, c = 0.0;
-        for (i64 k = 0; k < len; ++k) {
-            f64 v = cvt<f64>(p[k * inner]);
-            if (skip_nan && v != v) continue;
-            s = s + v;
-            c = c + 1.0;
-        }
+        sum_count(p, len, inner, skip_nan, s, c);
         sum[o] = s;
         count[o] = c;
     }
@@ -116,12 +122,7 @@ template <typename T>
 __device__ void axis_moments(f64* count, f64* mean, f64* m2, const T* in, i64 outer, i64 len, i64 inner, bool skip_nan) {
     FLOE_AXIS_LOOP
         f64 s = 0.0, c = 0.0;
-        for (i64 k = 0; k < len; ++k) {
-            f64 v = cvt<f64>(p[k * inner]);
-            if (skip_nan && v != v) continue;
-            s = s + v;
-            c = c + 1.0;
-        }
+        sum_count(p, len, inner, skip_nan, s, c);
         f64 m = c > 0.0 ? s / c : 0.0, q = 0.0;
         if (c > 0.0) {
             for (i64 k = 0; k < len; ++k) {
