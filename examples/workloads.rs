@@ -1,8 +1,10 @@
 //! floe's side of the benchmark workloads (shared/BENCHMARKS.md).
 //!
 //! ```text
-//! cargo run --release --example workloads -- W1 --size small|full [--threads N] [--data DIR] [--explain]
+//! cargo run --release --example workloads -- W1 --size small|full [--threads N] [--data DIR] [--explain] [--device cpu|cuda]
 //! ```
+//!
+//! `--device cuda` runs on `Executor::cuda(0)` (build with `--features cuda`).
 //!
 //! Runs ONE workload in this process and prints ONE JSON line on stdout:
 //! `{"engine":"floe","workload":"W1","size":"small","seconds":0.12,"result":...,"chunks":16,...}`.
@@ -127,6 +129,8 @@ struct Cfg {
     data: PathBuf,
     explain: bool,
     chunk: Option<usize>,
+    /// `--device cuda`: the GPU executor (feature `cuda`) instead of the CPU.
+    cuda: bool,
 }
 
 impl Cfg {
@@ -137,6 +141,12 @@ impl Cfg {
         }
     }
     fn executor(&self) -> Executor {
+        if self.cuda {
+            return Executor::cuda(0).unwrap_or_else(|e| {
+                println!("{{\"engine\":\"floe-cuda\",\"workload\":\"{}\",\"error\":\"{}\"}}", self.workload, e.to_string().replace('"', "'"));
+                std::process::exit(0)
+            });
+        }
         match self.threads {
             Some(n) => Executor::cpu().threads(n),
             None => Executor::cpu(),
@@ -153,7 +163,7 @@ impl Cfg {
 }
 
 const USAGE: &str = "usage: workloads W1|W2a|W2b|W3|W4|W5|W6|W7|W7M|FUSED [--size small|full] \
-                     [--threads N] [--data DIR] [--chunk ELEMS] [--explain]";
+                     [--threads N] [--data DIR] [--chunk ELEMS] [--explain] [--device cpu|cuda]";
 
 fn parse_args() -> std::result::Result<Cfg, String> {
     let mut args = std::env::args().skip(1);
@@ -166,6 +176,7 @@ fn parse_args() -> std::result::Result<Cfg, String> {
             .join("data"),
         explain: false,
         chunk: None,
+        cuda: false,
     };
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -192,6 +203,13 @@ fn parse_args() -> std::result::Result<Cfg, String> {
             }
             "--data" => cfg.data = PathBuf::from(args.next().ok_or("missing --data DIR")?),
             "--explain" => cfg.explain = true,
+            "--device" => {
+                cfg.cuda = match args.next().as_deref() {
+                    Some("cpu") => false,
+                    Some("cuda") => true,
+                    other => return Err(format!("bad --device {other:?} (cpu or cuda)")),
+                }
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             w if !w.starts_with('-') && cfg.workload.is_empty() => cfg.workload = w.to_string(),
             other => return Err(format!("unexpected argument {other:?}; {USAGE}")),
@@ -499,7 +517,7 @@ fn main() {
     }));
 
     let mut out = Out::default();
-    out.put("engine", "floe")
+    out.put("engine", if cfg.cuda { "floe-cuda" } else { "floe" })
         .put("workload", canonical(&cfg.workload))
         .put("size", cfg.size_name());
     if let Some(n) = cfg.threads {

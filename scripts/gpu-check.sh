@@ -5,7 +5,8 @@
 #
 #   scripts/gpu-check.sh            build; print the binaries and the commands
 #   scripts/gpu-check.sh --run      also run them here (they skip without a GPU)
-#   scripts/gpu-check.sh --bundle D copy the binaries and a run.sh into folder D
+#   scripts/gpu-check.sh --bundle D copy the test binaries, the GPU benchmarks
+#                                   (gpu_bench, workloads) and a run.sh into folder D
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUST_BACKTRACE=0
@@ -36,17 +37,47 @@ case "$mode" in
     dest="${2:?usage: scripts/gpu-check.sh --bundle DIR}"
     mkdir -p "$dest"
     for b in "${bins[@]}"; do cp "$b" "$dest/$(basename "$b" | sed 's/-[0-9a-f]*$//')"; done
+    # the GPU benchmarks: examples/gpu_bench.rs and the workloads on --device cuda
+    cargo build --release --features cuda --example gpu_bench --example workloads --quiet
+    dir="${CARGO_TARGET_DIR:-target}/release/examples"
+    cp "$dir/gpu_bench" "$dir/workloads" "$dest/"
+    # no debug info: the folder must be small enough to copy
+    strip "$dest"/cuda_* "$dest/gpu_bench" "$dest/workloads" 2>/dev/null || true
     cat > "$dest/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# On the GPU host: run every GPU test binary of this folder. libcuda comes
-# with the driver; libnvrtc.so.12 and libcublas.so.12 must be on the loader
-# path (e.g. /usr/local/cuda/lib64).
-set -euo pipefail
+# On the GPU host: run every GPU test binary of this folder, then the GPU
+# benchmarks (gpu_bench; W1 and W3 on the GPU beside the CPU). libcuda comes
+# with the driver; libnvrtc and libcublas (CUDA 12 or 13) are looked for in
+# the CUDA toolkit and in pip's nvidia wheels, and linked under the plain
+# names cudarc tries first.
+#   run.sh [tests|bench|all] [--quick]
+set -uo pipefail
 cd "$(dirname "$0")"
 export FLOE_REQUIRE_NVRTC=1 RUST_BACKTRACE=0
-export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib"
+what="${1:-all}"; quick="${2:-}"
+libs=/tmp/floe-culibs; mkdir -p "$libs"
+search="/usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib $(ls -d /usr/local/cuda-*/lib64 2>/dev/null) $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null | xargs -I{} sh -c 'ls -d {}/nvidia/*/lib 2>/dev/null')"
+for name in nvrtc cublas cublasLt; do
+    for d in $search; do
+        f=$(ls "$d"/lib$name.so.1[0-9]* 2>/dev/null | grep -v alt | sort | head -1)
+        if [ -n "$f" ]; then ln -sf "$f" "$libs/lib$name.so"; export LD_LIBRARY_PATH="$libs:$d:${LD_LIBRARY_PATH:-}"; echo "lib$name: $f"; break; fi
+    done
+done
 nvidia-smi -L || true
-for t in ./cuda_*; do echo "== $t"; "$t" --test-threads=1 --nocapture; done
+rc=0
+if [ "$what" != bench ]; then
+    for t in ./cuda_*; do echo "== $t"; "$t" --test-threads=1 --nocapture || rc=1; done
+fi
+if [ "$what" != tests ]; then
+    echo "== gpu_bench"; ./gpu_bench $quick || rc=1
+    size=full; [ "$quick" = --quick ] && size=small
+    for w in W1 W3; do
+        echo "== $w $size: cpu, then cuda"
+        ./workloads $w --size $size || rc=1
+        ./workloads $w --size $size --device cuda || rc=1
+    done
+fi
+exit $rc
 RUN
     chmod +x "$dest/run.sh"
     echo "bundle in $dest: copy the folder to the GPU host and run $dest/run.sh there"

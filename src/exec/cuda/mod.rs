@@ -10,6 +10,7 @@
 //! - [`nvrtc`]: CUDA C → PTX at run time, cached in memory;
 //! - [`memory`]: device chunks and transfers;
 //! - [`blas`]: matrix products through cuBLAS;
+//! - [`bench`]: the device ceilings (copy, direct cuBLAS) and a fused kernel timed alone, for `examples/gpu_bench.rs`;
 //! - [`run`]: the task loop — what runs on the device, what on the host.
 //!
 //! The GPU executor shares only plain data with the CPU executor: the task
@@ -17,6 +18,7 @@
 //! the device are handed back to the caller's host runner with their inputs
 //! copied to the host.
 
+pub mod bench;
 pub mod blas;
 pub mod codegen;
 pub mod kernels;

@@ -305,24 +305,7 @@ impl Gpu<'_> {
 
     fn map(&self, program: &Program, refs: &[InputRef], ins: &[Arc<DevChunk>], shape: &[usize]) -> DevResult<DevChunk> {
         let (modes, meta) = self.layout(refs, ins, shape)?;
-        let key = codegen::kernel_key(program, &modes, None);
-        let f = self.dev.generated(key, "fused.cu", "floe_map", || codegen::map_source(program, &modes))?;
-        let out = memory::empty(&self.dev.stream, program.output_dtype(), shape)?;
-        let n = out.len();
-        if n == 0 {
-            return Ok(out);
-        }
-        let meta = self.upload_i64(&meta)?;
-        let (n64, nd) = (n as i64, shape.len() as i32);
-        let mut l = self.dev.stream.launch_builder(&f);
-        l.arg(&out.buf);
-        for c in ins {
-            l.arg(&c.buf);
-        }
-        l.arg(&meta).arg(&n64).arg(&nd);
-        // SAFETY: the generated kernel reads each input through its layout and writes n outputs.
-        unsafe { l.launch(grid_for(n)) }.map_err(|e| drv("launching a fused program", e))?;
-        Ok(out)
+        Ok(launch_map(self.dev, program, &modes, &meta, ins, shape)?)
     }
 
     /// A reduction over all elements of the program's block: the CPU partial's fields.
@@ -494,6 +477,30 @@ impl Gpu<'_> {
         *b = Some(h.clone());
         Ok(h)
     }
+}
+
+/// Launch the generated elementwise kernel of `program` over inputs `ins`
+/// laid out as `modes`/`meta` (see `Gpu::layout`), into a new block of `shape`.
+pub(crate) fn launch_map(dev: &Device, program: &Program, modes: &[InputMode], meta: &[i64], ins: &[Arc<DevChunk>], shape: &[usize]) -> Result<DevChunk> {
+    let gpu = Gpu { dev };
+    let key = codegen::kernel_key(program, modes, None);
+    let f = dev.generated(key, "fused.cu", "floe_map", || codegen::map_source(program, modes))?;
+    let out = memory::empty(&dev.stream, program.output_dtype(), shape)?;
+    let n = out.len();
+    if n == 0 {
+        return Ok(out);
+    }
+    let meta = gpu.upload_i64(meta)?;
+    let (n64, nd) = (n as i64, shape.len() as i32);
+    let mut l = dev.stream.launch_builder(&f);
+    l.arg(&out.buf);
+    for c in ins {
+        l.arg(&c.buf);
+    }
+    l.arg(&meta).arg(&n64).arg(&nd);
+    // SAFETY: the generated kernel reads each input through its layout and writes n outputs.
+    unsafe { l.launch(grid_for(n)) }.map_err(|e| drv("launching a fused program", e))?;
+    Ok(out)
 }
 
 fn bad_bcast(a: &[usize], b: &[usize]) -> Error {
