@@ -196,3 +196,26 @@ __device__ __forceinline__ i64 floe_offset(i64 i, const i64* shape, const i64* s
     }
     return off;
 }
+
+// ---- vector copies: V elements of T between global memory and registers,
+// in the widest aligned pieces (16, 8, 4, 2 or 1 bytes). `p` must be
+// aligned to V·sizeof(T) (up to 16); the local array to 16.
+template <int B> struct FloeWord;
+template <> struct FloeWord<16> { typedef uint4 T; };
+template <> struct FloeWord<8> { typedef uint2 T; };
+template <> struct FloeWord<4> { typedef unsigned int T; };
+template <> struct FloeWord<2> { typedef unsigned short T; };
+template <> struct FloeWord<1> { typedef unsigned char T; };
+template <int B> struct FloeWidest { static const int W = B % 16 == 0 ? 16 : B % 8 == 0 ? 8 : B % 4 == 0 ? 4 : B % 2 == 0 ? 2 : 1; };
+template <typename T, int V> __device__ __forceinline__ void floe_vload(T (&d)[V], const T* __restrict__ p) {
+    const int W = FloeWidest<V * (int)sizeof(T)>::W;
+    typedef typename FloeWord<W>::T Word;
+#pragma unroll
+    for (int k = 0; k < V * (int)sizeof(T) / W; ++k) reinterpret_cast<Word*>(d)[k] = reinterpret_cast<const Word*>(p)[k];
+}
+template <typename T, int V> __device__ __forceinline__ void floe_vstore(T* __restrict__ p, const T (&d)[V]) {
+    const int W = FloeWidest<V * (int)sizeof(T)>::W;
+    typedef typename FloeWord<W>::T Word;
+#pragma unroll
+    for (int k = 0; k < V * (int)sizeof(T) / W; ++k) reinterpret_cast<Word*>(p)[k] = reinterpret_cast<const Word*>(d)[k];
+}

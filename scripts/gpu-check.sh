@@ -71,9 +71,13 @@ fi
 if [ "$what" != tests ]; then
     echo "== gpu_bench"; ./gpu_bench $quick || rc=1
     size=full; [ "$quick" = --quick ] && size=small
+    # the GPU runs twice: the first compiles its kernels (an empty disk
+    # cache), the second reads them from the disk cache
+    export FLOE_PTX_CACHE=/tmp/floe-ptx-cache; rm -rf "$FLOE_PTX_CACHE"
     for w in W1 W3; do
-        echo "== $w $size: cpu, then cuda"
+        echo "== $w $size: cpu, then cuda (kernels compiled), then cuda (kernels from the disk cache)"
         ./workloads $w --size $size || rc=1
+        ./workloads $w --size $size --device cuda || rc=1
         ./workloads $w --size $size --device cuda || rc=1
     done
 fi

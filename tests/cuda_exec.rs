@@ -147,3 +147,57 @@ fn a_small_device_memory_limit_moves_blocks_to_the_host() {
     close(&g, &c, 1e-9);
     assert!(st.peak_bytes <= 1 << 20, "{}", st.peak_bytes);
 }
+
+/// The vector loop (V elements per thread, 16-byte loads) and its tail:
+/// lengths that are not a multiple of V, mixed element sizes (V set by the
+/// widest type), a scalar input, and fused reductions over odd lengths.
+#[test]
+fn vector_loads_and_their_tails_match_the_cpu() {
+    let Some(ex) = gpu() else { return };
+    for (n, c) in [(1usize, 1usize), (7, 3), (1001, 333), (4099, 4099), (65_537, 10_000)] {
+        let x = floe::random::uniform([n], -50.0, 50.0, c, n as u64).unwrap();
+        let f = x.cast::<f32>();
+        let i = x.cast::<i8>();
+        let u = x.cast::<u16>();
+        // f32 and i8 in, f64 out (V = 2), with a scalar
+        let y = f.cast::<f64>() * 0.5 + i.cast::<f64>() - 3.0;
+        let (g, dt, cc) = both(&ex, &y);
+        assert!(dt > 0, "nothing ran on the GPU");
+        assert_eq!(g, cc, "n = {n}");
+        // one-byte output (V = 16 for bool, 8 with the u16 input)
+        let b = u.greater(10u16).unwrap();
+        let (g, _, cc) = both(&ex, &b);
+        assert_eq!(g, cc, "n = {n}");
+        let (g, _, cc) = both(&ex, &(&i * 2i8));
+        assert_eq!(g, cc, "n = {n}");
+        // fused reductions read their inputs with vector loads too
+        for r in [(&f * 2.0f32).sum(..).unwrap(), f.max(..).unwrap()] {
+            let (g, _, cc) = both(&ex, &r);
+            close(&g.mapv(|v| v as f64), &cc.mapv(|v| v as f64), 1e-5);
+        }
+        let (g, _, cc) = both(&ex, &i.cast::<i64>().sum(..).unwrap());
+        assert_eq!(g, cc, "n = {n}");
+    }
+}
+
+/// A second executor (a new process, in effect) reads the kernels from the
+/// disk cache instead of compiling them.
+#[test]
+fn kernels_are_read_back_from_the_disk_cache() {
+    let dir = std::env::temp_dir().join(format!("floe-ptx-exec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::env::set_var("FLOE_PTX_CACHE", &dir);
+    let Some(_) = gpu() else { return };
+    let x = floe::random::uniform([1000, 100], 0.0, 1.0, [300, 100], 1).unwrap();
+    let y = ((&x * 3.0).exp() - &x).sum(0).unwrap();
+    let first = Executor::cuda(0).unwrap();
+    let a = first.compute(&y).unwrap();
+    assert!(std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) > 0, "nothing written to {}", dir.display());
+    let second = Executor::cuda(0).unwrap();
+    let b = second.compute(&y).unwrap();
+    assert_eq!(a, b);
+    let hits = second.cuda_device().map(|d| d.ptx_disk_hits()).unwrap_or(0);
+    assert!(hits > 0, "the second executor compiled everything again");
+    std::env::remove_var("FLOE_PTX_CACHE");
+    let _ = std::fs::remove_dir_all(&dir);
+}

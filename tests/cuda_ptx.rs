@@ -242,3 +242,29 @@ fn a_compile_error_is_an_error_with_the_log() {
     let e = nvrtc::compile("broken.cu", "extern \"C\" __global__ void k() { not_a_function(); }").unwrap_err();
     assert!(matches!(&e, floe::Error::Device(m) if m.contains("not_a_function")), "{e}");
 }
+
+#[test]
+fn the_disk_cache_gives_back_the_compiled_ptx() {
+    if !nvrtc_or_skip() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("floe-ptx-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let body = codegen::map_source(&Program::identity(DType::F32), &[InputMode::Contiguous]).unwrap();
+    let first = nvrtc::PtxCache::with_disk(Some(dir.clone()));
+    let ptx = first.get("identity.cu", &body).unwrap();
+    assert_eq!(first.disk_hits(), 0);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "one file written");
+    // a new cache (a new process) reads it instead of compiling
+    let second = nvrtc::PtxCache::with_disk(Some(dir.clone()));
+    assert_eq!(second.get("identity.cu", &body).unwrap(), ptx);
+    assert_eq!(second.disk_hits(), 1);
+    // a damaged file is compiled again and rewritten
+    let f = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&f, "// floe ptx 0 1\nx").unwrap();
+    let third = nvrtc::PtxCache::with_disk(Some(dir.clone()));
+    assert_eq!(third.get("identity.cu", &body).unwrap(), ptx);
+    assert_eq!(third.disk_hits(), 0);
+    assert_eq!(nvrtc::PtxCache::with_disk(Some(dir.clone())).get("identity.cu", &body).unwrap(), ptx);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -133,6 +133,15 @@ impl Executor {
             Err(Error::NotImplemented("the GPU executor: build floe with `--features cuda`".into()))
         }
     }
+    /// The GPU of an executor made by [`Executor::cuda`] (`None` for the CPU
+    /// executor): its name, memory, and kernel-cache counters.
+    #[cfg(feature = "cuda")]
+    pub fn cuda_device(&self) -> Option<&std::sync::Arc<cuda::Device>> {
+        match &self.backend {
+            Backend::Cuda(d) => Some(d),
+            Backend::Cpu => None,
+        }
+    }
     /// Most bytes of blocks held in GPU memory at once (GPU executor; default:
     /// 90% of the memory free when a run starts). Blocks the current task
     /// does not read are moved to the host to make room; a task that still

@@ -230,21 +230,64 @@ fn args(p: &Program) -> String {
     (0..p.n_inputs()).map(|k| format!(", in{k}")).collect()
 }
 
-/// CUDA C of the elementwise kernel `floe_map` (without the common prelude).
+/// The element loops of a generated kernel over `n` elements: grid-stride,
+/// and when no input is read through strides, each thread takes `V`
+/// consecutive elements per step with 16-byte (or narrower, by type) vector
+/// loads, `V` = 16 / the widest element type of the contiguous inputs (and
+/// of the output when `store` is set). The vector loop runs only when every
+/// pointer is 16-byte aligned (device blocks are whole allocations, so they
+/// are); the last `n mod V` elements go one by one. `each` is the statement
+/// for one value `{v}`; `store` (for `floe_map`) vector-stores `r[V]`.
+fn element_loops(p: &Program, modes: &[InputMode], each: &str, store: bool) -> String {
+    let mut s = String::from(
+        "    const i64 step = (i64)gridDim.x * blockDim.x;\n    const i64 tid = (i64)blockIdx.x * blockDim.x + threadIdx.x;\n    i64 done = 0;\n",
+    );
+    let scalar_each = if store { "out[i] = {v};" } else { each };
+    if !modes.contains(&InputMode::Strided) {
+        let contiguous: Vec<usize> = (0..modes.len()).filter(|&k| modes[k] == InputMode::Contiguous).collect();
+        let out_size = if store { p.output_dtype().size() } else { 1 };
+        let widest = contiguous.iter().map(|&k| p.input_dtypes()[k].size()).chain([out_size]).max().unwrap_or(1);
+        let v = (16 / widest).max(1);
+        let out_ptr = if store { "(unsigned long long)out" } else { "0ull" };
+        let ptrs: String = contiguous.iter().map(|k| format!(" | (unsigned long long)in{k}")).collect();
+        write!(s, "    const int V = {v};\n    if ((({out_ptr}{ptrs}) & 15) == 0) {{\n        const i64 nv = n / V;\n        for (i64 j = tid; j < nv; j += step) {{\n            const i64 i = j * V;\n").unwrap();
+        let mut args = String::new();
+        for (k, d) in p.input_dtypes().iter().enumerate() {
+            if modes[k] == InputMode::Contiguous {
+                writeln!(s, "            alignas(16) {} a{k}[V];\n            floe_vload(a{k}, in{k} + i);", ctype(*d)).unwrap();
+                write!(args, ", a{k}").unwrap();
+            } else {
+                write!(args, ", in{k}").unwrap();
+            }
+        }
+        if store {
+            writeln!(s, "            alignas(16) {} r[V];", ctype(p.output_dtype())).unwrap();
+        }
+        let vec_each = if store { "r[u] = {v};" } else { each };
+        let value = format!("floe_eval(u{args}, meta, ndim)");
+        writeln!(s, "#pragma unroll\n            for (int u = 0; u < V; ++u) {{ {} }}", vec_each.replace("{v}", &value)).unwrap();
+        if store {
+            s.push_str("            floe_vstore(out + i, r);\n");
+        }
+        s.push_str("        }\n        done = nv * V;\n    }\n");
+    }
+    let value = format!("floe_eval(i{}, meta, ndim)", args(p));
+    writeln!(s, "    for (i64 i = done + tid; i < n; i += step) {{ {} }}", scalar_each.replace("{v}", &value)).unwrap();
+    s
+}
+
+/// CUDA C of the elementwise kernel `floe_map` (without the common
+/// prelude); its loops are [`element_loops`]'s.
 pub fn map_source(p: &Program, modes: &[InputMode]) -> Result<String> {
     check(p, modes)?;
     let mut s = format!("// floe fused program: {p}\n// inputs: {modes:?}\n");
     s.push_str(&eval_fn(p, modes)?);
     write!(
         s,
-        "extern \"C\" __global__ void floe_map({}* __restrict__ out{}, const i64* __restrict__ meta, i64 n, int ndim) {{\n\
-         \x20   const i64 step = (i64)gridDim.x * blockDim.x;\n\
-         \x20   for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {{\n\
-         \x20       out[i] = floe_eval(i{}, meta, ndim);\n\
-         \x20   }}\n}}\n",
+        "extern \"C\" __global__ void floe_map({}* __restrict__ out{}, const i64* __restrict__ meta, i64 n, int ndim) {{\n{}}}\n",
         ctype(p.output_dtype()),
         params(p),
-        args(p)
+        element_loops(p, modes, "", true)
     )
     .unwrap();
     Ok(s)
@@ -356,11 +399,7 @@ __device__ __forceinline__ void acc_tree(Acc* sh, Acc a, Acc* dst) {{
 extern "C" __global__ void __launch_bounds__({nt}) floe_map_reduce(Acc* __restrict__ parts{params}, const i64* __restrict__ meta, i64 n, int ndim) {{
     __shared__ Acc sh[{nt}];
     Acc a = acc_init();
-    const i64 step = (i64)gridDim.x * blockDim.x;
-    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {{
-        a = acc_fold(a, floe_eval(i{args}, meta, ndim));
-    }}
-    acc_tree(sh, a, &parts[blockIdx.x]);
+{loops}    acc_tree(sh, a, &parts[blockIdx.x]);
 }}
 extern "C" __global__ void __launch_bounds__({nt}) floe_map_reduce_tree(Acc* __restrict__ out, const Acc* __restrict__ parts, i64 nparts) {{
     __shared__ Acc sh[{nt}];
@@ -375,7 +414,7 @@ extern "C" __global__ void __launch_bounds__({nt}) floe_map_reduce_tree(Acc* __r
         merge = acc.merge,
         half = nt / 2,
         params = params(p),
-        args = args(p),
+        loops = element_loops(p, modes, "a = acc_fold(a, {v});", false),
     )
     .unwrap();
     Ok(s)
@@ -410,6 +449,33 @@ mod tests {
         assert!(src.contains("cvt<f64>(r1)"), "{src}");
         assert!(src.contains("op_sin(r3)"), "{src}");
         assert!(map_source(&p, &[InputMode::Contiguous]).is_err());
+    }
+
+    #[test]
+    fn contiguous_inputs_get_vector_loads_sized_by_the_widest_type() {
+        // f32 and i8 in, f64 out: V = 16 / 8 = 2; the scalar input is read at [0]
+        let mut p = Program::with_inputs(vec![DType::F32, DType::I8, DType::F64]);
+        let (a, b, c) = (p.input(0), p.input(1), p.input(2));
+        let af = p.cast(DType::F64, a);
+        let bf = p.cast(DType::F64, b);
+        let s = p.binary(BinaryOp::Add, af, bf);
+        let r = p.binary(BinaryOp::Mul, s, c);
+        let p = p.finish(r);
+        let src = map_source(&p, &[InputMode::Contiguous, InputMode::Contiguous, InputMode::Scalar]).unwrap();
+        assert!(src.contains("const int V = 2;"), "{src}");
+        assert!(src.contains("(((unsigned long long)out | (unsigned long long)in0 | (unsigned long long)in1) & 15) == 0"), "{src}");
+        assert!(src.contains("floe_vload(a0, in0 + i);") && src.contains("floe_vload(a1, in1 + i);"), "{src}");
+        assert!(src.contains("r[u] = floe_eval(u, a0, a1, in2, meta, ndim);"), "{src}");
+        assert!(src.contains("floe_vstore(out + i, r);"), "{src}");
+        // the tail (and everything when unaligned) one by one
+        assert!(src.contains("for (i64 i = done + tid; i < n; i += step) { out[i] = floe_eval(i, in0, in1, in2, meta, ndim); }"), "{src}");
+        // a reduction sizes V by its inputs only: f32 in -> 4
+        let q = Program::identity(DType::F32);
+        let red = map_reduce_source(&q, &[InputMode::Contiguous], ReduceKind::Sum).unwrap();
+        assert!(red.contains("const int V = 4;") && red.contains("a = acc_fold(a, floe_eval(u, a0, meta, ndim));"), "{red}");
+        // a strided input: no vector loop
+        let strided = map_source(&p, &[InputMode::Contiguous, InputMode::Strided, InputMode::Scalar]).unwrap();
+        assert!(!strided.contains("floe_vload") && strided.contains("i64 done = 0;"), "{strided}");
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Device {
             total_mem,
             ctx,
             stream,
-            ptx: nvrtc::PtxCache::default(),
+            ptx: nvrtc::PtxCache::with_disk(nvrtc::default_disk_dir()),
             modules: Mutex::new(HashMap::new()),
             generated: Mutex::new(HashMap::new()),
             blas: Mutex::new(None),
@@ -110,6 +110,11 @@ impl Device {
     /// Device memory in bytes.
     pub fn total_mem(&self) -> u64 {
         self.total_mem
+    }
+    /// Kernel sources read from the disk PTX cache instead of compiled
+    /// (see [`nvrtc`]).
+    pub fn ptx_disk_hits(&self) -> usize {
+        self.ptx.disk_hits()
     }
     /// Free device memory in bytes now.
     pub fn free_mem(&self) -> Result<u64> {
