@@ -46,10 +46,12 @@ mod gpu {
 
     fn json(name: &str, m: &Measure, unit: &str, extra: &str) {
         println!(
-            "{{\"bench\":\"{name}\",\"seconds\":{:.6e},\"best\":{:.6e},\"rate\":{:.2},\"unit\":\"{unit}\"{extra}}}",
+            "{{\"bench\":\"{name}\",\"seconds\":{:.6e},\"best\":{:.6e},\"rate\":{:.2},\"host_seconds\":{:.6e},\"host_rate\":{:.2},\"unit\":\"{unit}\"{extra}}}",
             m.seconds,
             m.best,
-            m.rate_g()
+            m.rate_g(),
+            m.host_seconds,
+            m.host_rate_g()
         );
     }
 
@@ -108,7 +110,13 @@ mod gpu {
         // 1. bandwidth
         let copy = bench::copy(&dev, n * 8, reps, batch)?;
         json("copy_f64", &copy, "GB/s", &format!(",\"bytes\":{}", n * 8));
-        let mut rows = vec![("device copy (read + write)".to_string(), copy.rate_g(), 1.0)];
+        let mut rows = vec![("device copy (read + write)".to_string(), copy.rate_g(), 1.0, copy.host_rate_g())];
+        // the identity (one read, one write, as the copy) tells the kernel's
+        // own cost from that of the traffic mix (two reads per write)
+        let x = Arc::new(bench::random_block(&dev, DType::F64, &[n], 3)?);
+        let m = bench::fused(&dev, &Program::identity(DType::F64), &[x], &[n], reps, batch)?;
+        json("fused identity f64", &m, "GB/s", &format!(",\"of_copy\":{:.3}", m.rate_g() / copy.rate_g()));
+        rows.push(("fused identity f64".to_string(), m.rate_g(), m.rate_g() / copy.rate_g(), m.host_rate_g()));
         for (name, d, prog) in [
             ("x*2+y f64", DType::F64, triad(DType::F64)),
             ("x*2+y f32", DType::F32, triad(DType::F32)),
@@ -118,13 +126,67 @@ mod gpu {
             let y = Arc::new(bench::random_block(&dev, d, &[n], 2)?);
             let m = bench::fused(&dev, &prog, &[x, y], &[n], reps, batch)?;
             json(&format!("fused {name}"), &m, "GB/s", &format!(",\"of_copy\":{:.3}", m.rate_g() / copy.rate_g()));
-            rows.push((format!("fused {name}"), m.rate_g(), m.rate_g() / copy.rate_g()));
+            rows.push((format!("fused {name}"), m.rate_g(), m.rate_g() / copy.rate_g(), m.host_rate_g()));
         }
-        println!("\n| {:<32} | {:>9} | {:>8} |", "bandwidth, elements: 2^".to_string() + &n.trailing_zeros().to_string(), "GB/s", "of copy");
+        println!(
+            "\n| {:<32} | {:>9} | {:>8} | {:>14} |",
+            "bandwidth, elements: 2^".to_string() + &n.trailing_zeros().to_string(),
+            "GB/s",
+            "of copy",
+            "host-timed GB/s"
+        );
+        println!("|{:-<34}|{:->11}|{:->10}|{:->16}|", "", "", "", "");
+        for (name, r, f, h) in &rows {
+            println!("| {name:<32} | {r:>9.0} | {:>7.0}% | {h:>14.0} |", f * 100.0);
+        }
+
+        // grid size: blocks of 256 threads, grid-stride (the executor caps at 8192)
+        let x = Arc::new(bench::random_block(&dev, DType::F64, &[n], 1)?);
+        let y = Arc::new(bench::random_block(&dev, DType::F64, &[n], 2)?);
+        println!("\n| {:<32} | {:>9} | {:>8} |", "x*2+y f64, most blocks", "GB/s", "of copy");
         println!("|{:-<34}|{:->11}|{:->10}|", "", "", "");
-        for (name, r, f) in &rows {
-            println!("| {name:<32} | {r:>9.0} | {:>7.0}% |", f * 100.0);
+        for blocks in [264, 1056, 2112, 8192, 65_535, usize::MAX] {
+            let m = bench::fused_grid(&dev, &triad(DType::F64), &[x.clone(), y.clone()], &[n], reps, batch, blocks)?;
+            let label = if blocks == usize::MAX { "n / 2 / 256 (one step)".to_string() } else { blocks.to_string() };
+            json(&format!("fused x*2+y f64 blocks {label}"), &m, "GB/s", &format!(",\"of_copy\":{:.3}", m.rate_g() / copy.rate_g()));
+            println!("| {label:<32} | {:>9.0} | {:>7.0}% |", m.rate_g(), 100.0 * m.rate_g() / copy.rate_g());
         }
+        drop((x, y));
+
+        // host <-> device: pinned copies (the ceiling) and floe end to end
+        // on a block in host memory: x*2+1 of a from_ndarray array, the
+        // result back on the host (uploads, kernels and downloads overlap
+        // across blocks on two streams)
+        let tb = if quick { 64 << 20 } else { 1 << 30 };
+        let (up, down) = bench::host_copies(&dev, tb, reps.min(5))?;
+        json("pinned_h2d", &up, "GB/s", "");
+        json("pinned_d2h", &down, "GB/s", "");
+        let ex = Executor::cuda(0)?;
+        let host = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[tb / 8]), |i| (i[0] % 1000) as f64 * 0.001);
+        let mut rows_t = vec![
+            ("pinned copy host -> device".to_string(), up.rate_g()),
+            ("pinned copy device -> host".to_string(), down.rate_g()),
+        ];
+        for chunk in [tb / 8, tb / 8 / 16] {
+            let x = floe::from_ndarray(&host, chunk)?;
+            let y = &x * 2.0 + 1.0;
+            let mut best = f64::INFINITY;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let r = ex.compute(&y)?;
+                best = best.min(t.elapsed().as_secs_f64());
+                assert_eq!(r.len(), tb / 8);
+            }
+            let gbs = 2.0 * tb as f64 / best / 1e9;
+            println!("{{\"bench\":\"floe_host_roundtrip\",\"chunk\":{chunk},\"seconds\":{best:.6e},\"rate\":{gbs:.2},\"unit\":\"GB/s\"}}");
+            rows_t.push((format!("floe x*2+1 host -> host, {} blocks", tb / 8 / chunk), gbs));
+        }
+        println!("\n| {:<40} | {:>9} |", format!("transfers, {} MiB each way", tb >> 20), "GB/s");
+        println!("|{:-<42}|{:->11}|", "", "");
+        for (name, r) in &rows_t {
+            println!("| {name:<40} | {r:>9.1} |");
+        }
+        drop(ex);
 
         // 2. matrix products
         let ex = Executor::cuda(0)?;

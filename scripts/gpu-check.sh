@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 export RUST_BACKTRACE=0
 mode="${1:-}"
 # the test binaries of the cuda feature; cargo prints their paths as JSON
-mapfile -t bins < <(cargo test --release --features cuda --no-run --message-format=json 2>/dev/null \
+mapfile -t bins < <(cargo test --release --features cuda --test cuda_exec --test cuda_ptx --no-run --message-format=json 2>/dev/null \
     | python3 -c '
 import json, sys
 for line in sys.stdin:

@@ -10,10 +10,10 @@
 //!   (cudarc's handle, no floe code between), the ceiling of floe's matmul.
 //!
 //! Every figure is the median over `reps` repetitions of a batch of
-//! `batch` launches, timed on the host after a stream synchronization.
+//! `batch` launches, timed with device events around the batch, and also on
+//! the host clock.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use cudarc::cublas::sys::cublasOperation_t;
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
@@ -33,6 +33,9 @@ pub struct Measure {
     pub seconds: f64,
     /// Fastest seconds per launch.
     pub best: f64,
+    /// Median seconds per launch on the host clock, the synchronization
+    /// included (what a caller launching one after another sees).
+    pub host_seconds: f64,
     /// Work per launch: bytes moved (read + written), or floating-point operations.
     pub work: f64,
 }
@@ -42,6 +45,10 @@ impl Measure {
     pub fn rate_g(&self) -> f64 {
         self.work / self.seconds / 1e9
     }
+    /// The same on the host clock.
+    pub fn host_rate_g(&self) -> f64 {
+        self.work / self.host_seconds / 1e9
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -50,24 +57,32 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Time `launch` (asynchronous work on the device's stream): one warm-up
-/// batch, then `reps` batches of `batch` launches, each synchronized.
+/// batch, then `reps` batches of `batch` launches, each timed by device
+/// events around the batch (the host may run ahead; what is timed is the
+/// device's work and the gaps between launches).
 fn time(dev: &Device, reps: usize, batch: usize, work: f64, mut launch: impl FnMut() -> Result<()>) -> Result<Measure> {
     let sync = || dev.stream.synchronize().map_err(|e| drv("device synchronize", e));
     for _ in 0..batch {
         launch()?;
     }
     sync()?;
+    let timing = Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT);
     let mut times = Vec::with_capacity(reps.max(1));
+    let mut host = Vec::with_capacity(reps.max(1));
     for _ in 0..reps.max(1) {
-        let t = Instant::now();
+        let t = std::time::Instant::now();
+        let start = dev.stream.record_event(timing).map_err(|e| drv("recording an event", e))?;
         for _ in 0..batch {
             launch()?;
         }
+        let end = dev.stream.record_event(timing).map_err(|e| drv("recording an event", e))?;
         sync()?;
-        times.push(t.elapsed().as_secs_f64() / batch as f64);
+        host.push(t.elapsed().as_secs_f64() / batch as f64);
+        let ms = start.elapsed_ms(&end).map_err(|e| drv("event time", e))?;
+        times.push(ms as f64 / 1e3 / batch as f64);
     }
     let best = times.iter().copied().fold(f64::INFINITY, f64::min);
-    Ok(Measure { seconds: median(times), best, work })
+    Ok(Measure { seconds: median(times), best, host_seconds: median(host), work })
 }
 
 /// A device block of f64 (or f32) values in [0, 1) (never zeros: a
@@ -102,6 +117,12 @@ pub fn copy(dev: &Device, bytes: usize, reps: usize, batch: usize) -> Result<Mea
 /// `shape`) over `inputs` already on the device. Work: the bytes of every
 /// input read once and the output written once.
 pub fn fused(dev: &Device, program: &Program, inputs: &[Arc<DevChunk>], shape: &[usize], reps: usize, batch: usize) -> Result<Measure> {
+    fused_grid(dev, program, inputs, shape, reps, batch, super::run::MAX_BLOCKS)
+}
+
+/// [`fused`] launched with at most `max_blocks` blocks of 256 threads
+/// (the executor uses `run::MAX_BLOCKS`).
+pub fn fused_grid(dev: &Device, program: &Program, inputs: &[Arc<DevChunk>], shape: &[usize], reps: usize, batch: usize, max_blocks: usize) -> Result<Measure> {
     if inputs.len() != program.n_inputs() || inputs.iter().any(|c| c.shape != shape) {
         return Err(Error::Value(format!("fused benchmark: {} inputs of shape {shape:?} wanted", program.n_inputs())));
     }
@@ -117,7 +138,7 @@ pub fn fused(dev: &Device, program: &Program, inputs: &[Arc<DevChunk>], shape: &
     let modes = vec![InputMode::Contiguous; inputs.len()];
     let n: usize = shape.iter().product();
     let bytes = inputs.iter().map(|c| c.nbytes() as f64).sum::<f64>() + (n * program.output_dtype().size()) as f64;
-    time(dev, reps, batch, bytes, || super::run::launch_map(dev, program, &modes, &meta, inputs, shape).map(drop))
+    time(dev, reps, batch, bytes, || super::run::launch_map_grid(dev, program, &modes, &meta, inputs, shape, max_blocks).map(drop))
 }
 
 /// cuBLAS GEMM C = A·B of square `n`×`n` f32/f64 blocks, called directly.
@@ -151,4 +172,17 @@ pub fn cublas_gemm(dev: &Device, dtype: DType, n: usize, reps: usize, batch: usi
         DType::F64 => run!(f64),
         d => Err(Error::NotImplemented(format!("cuBLAS GEMM of {d}"))),
     }
+}
+
+/// Host ↔ device copies of `bytes` bytes between pinned host memory and
+/// the device: (host → device, device → host), the ceiling of transfers.
+pub fn host_copies(dev: &Device, bytes: usize, reps: usize) -> Result<(Measure, Measure)> {
+    let d = random_block(dev, DType::F64, &[bytes / 8], 4)?;
+    let n = d.buf.len();
+    // SAFETY: plain bytes, written by the copies before any read.
+    let mut p = unsafe { dev.ctx.alloc_pinned_with_flags::<u8>(n, 0) }.map_err(|e| drv("pinned host memory", e))?;
+    let mut buf = memory::alloc(&dev.stream, n)?;
+    let up = time(dev, reps, 1, n as f64, || dev.stream.memcpy_htod(&p, &mut buf).map_err(|e| drv("copy to the device", e)))?;
+    let down = time(dev, reps, 1, n as f64, || dev.stream.memcpy_dtoh(&d.buf, &mut p).map_err(|e| drv("copy from the device", e)))?;
+    Ok((up, down))
 }

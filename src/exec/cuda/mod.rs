@@ -8,7 +8,8 @@
 //! - [`kernels`]: the hand-written kernels of `kernels/` (axis reductions,
 //!   permutes, random numbers, fills);
 //! - [`nvrtc`]: CUDA C → PTX at run time, cached in memory;
-//! - [`memory`]: device chunks and transfers;
+//! - [`memory`]: device chunks, pageable transfers;
+//! - [`transfer`]: pinned transfers on a copy stream, overlapping the kernels;
 //! - [`blas`]: matrix products through cuBLAS;
 //! - [`bench`]: the device ceilings (copy, direct cuBLAS) and a fused kernel timed alone, for `examples/gpu_bench.rs`;
 //! - [`run`]: the task loop — what runs on the device, what on the host.
@@ -25,6 +26,7 @@ pub mod kernels;
 pub mod memory;
 pub mod nvrtc;
 pub mod run;
+pub mod transfer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,13 +50,21 @@ pub struct Device {
     total_mem: u64,
     pub(crate) ctx: Arc<CudaContext>,
     pub(crate) stream: Arc<CudaStream>,
+    /// The stream host ↔ device copies go on (see [`transfer`]).
+    pub(crate) copy: Arc<CudaStream>,
+    pub(crate) staging: transfer::Staging,
     ptx: nvrtc::PtxCache,
     modules: Mutex<HashMap<usize, Arc<CudaModule>>>,
     /// Generated kernels by (program key, entry point): a fused program is
     /// generated and compiled once, not once per block.
     generated: Mutex<HashMap<(u64, &'static str), CudaFunction>>,
     pub(crate) blas: Mutex<Option<Arc<blas::Blas>>>,
+    /// Kernel `meta` arrays on the device by content (see `run`).
+    pub(crate) metas: Mutex<HashMap<Vec<i64>, Arc<cudarc::driver::CudaSlice<i64>>>>,
 }
+
+/// Most `meta` arrays kept on the device (a few KiB).
+pub(crate) const META_CACHE: usize = 4096;
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -91,16 +101,20 @@ impl Device {
         let name = ctx.name().unwrap_or_else(|_| "unknown GPU".into());
         let total_mem = ctx.total_mem().map_err(|e| drv("device memory size", e))? as u64;
         let stream = ctx.default_stream();
+        let copy = ctx.new_stream().map_err(|e| drv("creating a copy stream", e))?;
         Ok(Arc::new(Device {
             ordinal,
             name,
             total_mem,
             ctx,
             stream,
+            copy,
+            staging: transfer::Staging::default(),
             ptx: nvrtc::PtxCache::with_disk(nvrtc::default_disk_dir()),
             modules: Mutex::new(HashMap::new()),
             generated: Mutex::new(HashMap::new()),
             blas: Mutex::new(None),
+            metas: Mutex::new(HashMap::new()),
         }))
     }
     /// The card's name.

@@ -18,7 +18,7 @@
 //! their last reader. With a device memory limit, blocks not needed by the
 //! current task are moved to the host when the next one would not fit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +27,7 @@ use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
 use super::codegen::{self, InputMode, FUSED_REDUCTIONS, REDUCE_THREADS};
 use super::kernels;
 use super::memory::{self, drv, DevChunk};
+use super::transfer::{self, Pending};
 use super::Device;
 use crate::chunks::Chunks;
 use crate::dtype::{DType, Scalar};
@@ -111,8 +112,15 @@ enum DevOut {
 
 const THREADS: u32 = 256;
 
+/// Most blocks of a grid-stride launch.
+pub(crate) const MAX_BLOCKS: usize = 8192;
+
 fn grid_for(n: usize) -> LaunchConfig {
-    let blocks = n.div_ceil(THREADS as usize).clamp(1, 8192) as u32;
+    grid_capped(n, MAX_BLOCKS)
+}
+
+fn grid_capped(n: usize, max_blocks: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(THREADS as usize).clamp(1, max_blocks.max(1)) as u32;
     LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 }
 }
 
@@ -147,12 +155,26 @@ struct Gpu<'a> {
 }
 
 impl Gpu<'_> {
-    fn upload_i64(&self, v: &[i64]) -> Result<CudaSlice<i64>> {
+    /// A kernel's `meta` array on the device. Blocks of one layer mostly
+    /// share their layout, so these are cached by content: a launch then
+    /// uploads nothing (an upload from pageable memory can wait for the
+    /// stream, leaving the device idle between launches).
+    fn upload_i64(&self, v: &[i64]) -> Result<Arc<CudaSlice<i64>>> {
+        let mut cache = self.dev.metas.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = cache.get(v) {
+            return Ok(b.clone());
+        }
         // SAFETY: filled below before any kernel reads it (or never read when empty).
         let mut buf = unsafe { self.dev.stream.alloc::<i64>(v.len().max(1)) }.map_err(|e| drv("device allocation", e))?;
         if !v.is_empty() {
             self.dev.stream.memcpy_htod(v, &mut buf).map_err(|e| drv("copy to the device", e))?;
         }
+        if cache.len() >= super::META_CACHE {
+            // freed in stream order: kernels already launched still read theirs
+            cache.clear();
+        }
+        let buf = Arc::new(buf);
+        cache.insert(v.to_vec(), buf.clone());
         Ok(buf)
     }
 
@@ -209,7 +231,7 @@ impl Gpu<'_> {
                 let f = self.kernel(&kernels::RANDOM, entry)?;
                 let (n64, nd, seed, a, bb) = (n as i64, shape.len() as i32, *seed, *a, *b);
                 let mut l = self.dev.stream.launch_builder(&f);
-                l.arg(&out.buf).arg(&meta).arg(&n64).arg(&nd).arg(&seed).arg(&a).arg(&bb);
+                l.arg(&out.buf).arg(&*meta).arg(&n64).arg(&nd).arg(&seed).arg(&a).arg(&bb);
                 // SAFETY: writes n f64 of out; meta has 3·ndim values.
                 unsafe { l.launch(grid_for(n)) }.map_err(|e| drv("launching a random kernel", e))?;
                 Ok(out)
@@ -267,7 +289,7 @@ impl Gpu<'_> {
             Val::Dev(d) => Ok(d.clone()),
             Val::Host(h) => {
                 let c = host.block(h).ok_or(Unsupported)?;
-                Ok(Arc::new(memory::upload(&self.dev.stream, c)?))
+                Ok(Arc::new(transfer::upload(self.dev, c)?))
             }
         }
     }
@@ -340,7 +362,7 @@ impl Gpu<'_> {
         for c in ins {
             l.arg(&c.buf);
         }
-        l.arg(&meta).arg(&n64).arg(&nd);
+        l.arg(&*meta).arg(&n64).arg(&nd);
         // SAFETY: each block writes its partial; parts has nblocks accumulators.
         unsafe { l.launch(cfg) }.map_err(|e| drv("launching a fused reduction", e))?;
         let mut t = self.dev.stream.launch_builder(&tree);
@@ -462,7 +484,7 @@ impl Gpu<'_> {
         let f = self.kernel(&kernels::PERMUTE, &format!("floe_permute_{}", kernels::bits_name(x.dtype)))?;
         let (n64, nd) = (n as i64, shape.len() as i32);
         let mut l = self.dev.stream.launch_builder(&f);
-        l.arg(&out.buf).arg(&x.buf).arg(&meta).arg(&n64).arg(&nd);
+        l.arg(&out.buf).arg(&x.buf).arg(&*meta).arg(&n64).arg(&nd);
         // SAFETY: reads x through permuted strides inside its shape, writes n elements.
         unsafe { l.launch(grid_for(n)) }.map_err(|e| drv("launching floe_permute", e))?;
         Ok(out)
@@ -482,6 +504,19 @@ impl Gpu<'_> {
 /// Launch the generated elementwise kernel of `program` over inputs `ins`
 /// laid out as `modes`/`meta` (see `Gpu::layout`), into a new block of `shape`.
 pub(crate) fn launch_map(dev: &Device, program: &Program, modes: &[InputMode], meta: &[i64], ins: &[Arc<DevChunk>], shape: &[usize]) -> Result<DevChunk> {
+    launch_map_grid(dev, program, modes, meta, ins, shape, MAX_BLOCKS)
+}
+
+/// [`launch_map`] with at most `max_blocks` blocks (the benchmarks try other grids).
+pub(crate) fn launch_map_grid(
+    dev: &Device,
+    program: &Program,
+    modes: &[InputMode],
+    meta: &[i64],
+    ins: &[Arc<DevChunk>],
+    shape: &[usize],
+    max_blocks: usize,
+) -> Result<DevChunk> {
     let gpu = Gpu { dev };
     let key = codegen::kernel_key(program, modes, None);
     let f = dev.generated(key, "fused.cu", "floe_map", || codegen::map_source(program, modes))?;
@@ -497,9 +532,9 @@ pub(crate) fn launch_map(dev: &Device, program: &Program, modes: &[InputMode], m
     for c in ins {
         l.arg(&c.buf);
     }
-    l.arg(&meta).arg(&n64).arg(&nd);
+    l.arg(&*meta).arg(&n64).arg(&nd);
     // SAFETY: the generated kernel reads each input through its layout and writes n outputs.
-    unsafe { l.launch(grid_for(n)) }.map_err(|e| drv("launching a fused program", e))?;
+    unsafe { l.launch(grid_capped(n, max_blocks)) }.map_err(|e| drv("launching a fused program", e))?;
     Ok(out)
 }
 
@@ -579,6 +614,27 @@ fn run_device<H: HostTasks>(gpu: &Gpu<'_>, g: &TaskGraph, layer: LayerId, block:
     }
 }
 
+/// Output downloads kept in flight at once.
+const MAX_PENDING: usize = 2;
+
+/// Output block `block` of output `i` (made by `layer`): to the sink, or
+/// into the assembled result.
+fn deliver(g: &TaskGraph, cfg: &RunConfig<'_>, outputs: &mut [Option<Chunk>], i: usize, layer: LayerId, block: &[usize], c: Chunk) -> Result<()> {
+    if let Some(sink) = cfg.sink {
+        return sink(i, block, &c);
+    }
+    let l = &g.layers[layer];
+    let chunks = l.chunks.as_ref().ok_or_else(|| Error::Execution("internal: output layer without chunks".into()))?;
+    if l.ntasks() == 1 {
+        outputs[i] = Some(c);
+    } else {
+        let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
+        let o = outputs[i].get_or_insert_with(|| Chunk::zeros(l.dtype, &chunks.shape()));
+        o.assign_at(&start, &c)?;
+    }
+    Ok(())
+}
+
 /// Run the needed tasks of `g` on `dev` (and the host); results in output
 /// order, with run statistics (`Stats::device_tasks` counts the tasks the
 /// device ran; `peak_bytes` is the most device bytes held).
@@ -605,6 +661,9 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
         ..Stats::default()
     };
     let mut outputs: Vec<Option<Chunk>> = vec![None; g.outputs.len()];
+    // output downloads in flight: (output, layer, block, bytes, copy)
+    let mut pending: VecDeque<(usize, LayerId, Vec<usize>, u64, Pending)> = VecDeque::new();
+    let mut pending_bytes: u64 = 0;
     let mut dev_bytes: u64 = 0;
     // tasks whose values are held on the device (candidates to move to the host)
     let mut on_dev: BTreeSet<usize> = BTreeSet::new();
@@ -620,14 +679,14 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
         g.deps(layer, &block, &mut deps);
         let l = &g.layers[layer];
         // make room on the device: move blocks this task does not read to the host
-        if dev_bytes + 2 * l.block_bytes > limit {
+        if dev_bytes + pending_bytes + 2 * l.block_bytes > limit {
             let held: Vec<usize> = on_dev.iter().copied().filter(|i| !deps.contains(i)).collect();
             for i in held {
-                if dev_bytes + 2 * l.block_bytes <= limit {
+                if dev_bytes + pending_bytes + 2 * l.block_bytes <= limit {
                     break;
                 }
                 if let Some(Val::Dev(d)) = values[i].clone() {
-                    let c = memory::download(&dev.stream, &d)?;
+                    let c = transfer::download(dev, &d)?;
                     dev_bytes -= d.nbytes();
                     values[i] = Some(Val::Host(Arc::new(host.from_block(c))));
                     on_dev.remove(&i);
@@ -638,7 +697,7 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
             .iter()
             .map(|&d| values[d].clone().ok_or_else(|| Error::Execution(format!("internal: input {d} of task {task} is missing"))))
             .collect::<Result<_>>()?;
-        let fits = dev_bytes + 2 * l.block_bytes <= limit;
+        let fits = dev_bytes + pending_bytes + 2 * l.block_bytes <= limit;
         let dev_out = if fits { run_device(&gpu, g, layer, &block, &ins, host) } else { Err(DevErr::Unsupported) };
         let out: Val<H::Value> = match dev_out {
             Ok(DevOut::Block(c)) => {
@@ -656,7 +715,7 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
                 for v in &ins {
                     hin.push(match v {
                         Val::Host(h) => h.clone(),
-                        Val::Dev(d) => Arc::new(host.from_block(memory::download(&dev.stream, d)?)),
+                        Val::Dev(d) => Arc::new(host.from_block(transfer::download(dev, d)?)),
                     });
                 }
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| host.run(g, layer, &block, &deps, &hin)))
@@ -665,7 +724,8 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
             }
         };
         drop(ins);
-        // output blocks: copied back and assembled (or handed to the sink)
+        // output blocks: copied back (on the copy stream, while the next
+        // tasks run) and assembled or handed to the sink
         let mut outs = 0;
         for (i, &ol) in g.outputs.iter().enumerate() {
             if ol != layer {
@@ -673,21 +733,19 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
             }
             outs += 1;
             let c = match &out {
-                Val::Dev(d) => memory::download(&dev.stream, d)?,
+                Val::Dev(d) => {
+                    pending_bytes += d.nbytes();
+                    pending.push_back((i, layer, block.clone(), d.nbytes(), transfer::start(dev, d)?));
+                    while pending.len() > MAX_PENDING {
+                        let (i, layer, b, nb, p) = pending.pop_front().expect("non-empty");
+                        pending_bytes -= nb;
+                        deliver(g, cfg, &mut outputs, i, layer, &b, p.finish(dev)?)?;
+                    }
+                    continue;
+                }
                 Val::Host(h) => host.block(h).cloned().ok_or_else(|| Error::Execution("internal: an output is a partial".into()))?,
             };
-            if let Some(sink) = cfg.sink {
-                sink(i, &block, &c)?;
-                continue;
-            }
-            let chunks = l.chunks.as_ref().ok_or_else(|| Error::Execution("internal: output layer without chunks".into()))?;
-            if l.ntasks() == 1 {
-                outputs[i] = Some(c);
-            } else {
-                let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
-                let o = outputs[i].get_or_insert_with(|| Chunk::zeros(l.dtype, &chunks.shape()));
-                o.assign_at(&start, &c)?;
-            }
+            deliver(g, cfg, &mut outputs, i, layer, &block, c)?;
         }
         stats.tasks += 1;
         stats.tasks_by_layer[layer] += 1;
@@ -709,7 +767,7 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
                 }
             }
         }
-        stats.peak_bytes = stats.peak_bytes.max(dev_bytes);
+        stats.peak_bytes = stats.peak_bytes.max(dev_bytes + pending_bytes);
         for &r in s.readers(task) {
             let r = r as usize;
             waiting[r] -= 1;
@@ -717,6 +775,9 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
                 ready.insert((s.priority[r], r as u32));
             }
         }
+    }
+    for (i, layer, b, _, p) in pending {
+        deliver(g, cfg, &mut outputs, i, layer, &b, p.finish(dev)?)?;
     }
     dev.stream.synchronize().map_err(|e| drv("device synchronize", e))?;
     stats.seconds = t0.elapsed().as_secs_f64();
