@@ -10,6 +10,7 @@
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+mod outputs;
 mod to_zarr;
 pub mod rechunk_zarr;
 

@@ -277,15 +277,8 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                             }
                             continue;
                         }
-                        let chunks = g.layers[l].chunks.as_ref().expect("output layers have chunks");
-                        let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
                         let mut o = outputs[i].lock().unwrap_or_else(|e| e.into_inner());
-                        if g.layers[l].ntasks() == 1 {
-                            *o = Some(v.block()?.to_standard());
-                        } else {
-                            let out = o.get_or_insert_with(|| Chunk::zeros(g.layers[l].dtype, &chunks.shape()));
-                            out.assign_at(&start, v.block()?)?;
-                        }
+                        crate::exec::outputs::assemble(&mut o, &g.layers[l], &block, std::borrow::Cow::Borrowed(v.block()?))?;
                     }
                 }
                 Ok(v)
@@ -390,10 +383,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
         .into_iter()
         .zip(&g.outputs)
         .map(|(m, &l)| {
-            let layer = &g.layers[l];
-            m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| {
-                Chunk::zeros(layer.dtype, &layer.chunks.as_ref().map(|c| c.shape()).unwrap_or_default())
-            })
+            m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| crate::exec::outputs::unmade(&g.layers[l]))
         })
         .collect();
     Ok((outs, stats))

@@ -18,6 +18,7 @@
 //! their last reader. With a device memory limit, blocks not needed by the
 //! current task are moved to the host when the next one would not fit.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,7 +34,7 @@ use crate::chunks::Chunks;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::exec::cpu::chunk::Chunk;
-use crate::exec::Stats;
+use crate::exec::{outputs, Stats};
 use crate::expr::{Distribution, Program, Source};
 use crate::task::linalg::LinalgLayer;
 use crate::task::order::Schedule;
@@ -619,20 +620,11 @@ const MAX_PENDING: usize = 2;
 
 /// Output block `block` of output `i` (made by `layer`): to the sink, or
 /// into the assembled result.
-fn deliver(g: &TaskGraph, cfg: &RunConfig<'_>, outputs: &mut [Option<Chunk>], i: usize, layer: LayerId, block: &[usize], c: Chunk) -> Result<()> {
-    if let Some(sink) = cfg.sink {
-        return sink(i, block, &c);
+fn deliver(g: &TaskGraph, cfg: &RunConfig<'_>, results: &mut [Option<Chunk>], i: usize, layer: LayerId, block: &[usize], c: Chunk) -> Result<()> {
+    match cfg.sink {
+        Some(sink) => sink(i, block, &c),
+        None => outputs::assemble(&mut results[i], &g.layers[layer], block, Cow::Owned(c)),
     }
-    let l = &g.layers[layer];
-    let chunks = l.chunks.as_ref().ok_or_else(|| Error::Execution("internal: output layer without chunks".into()))?;
-    if l.ntasks() == 1 {
-        outputs[i] = Some(c);
-    } else {
-        let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
-        let o = outputs[i].get_or_insert_with(|| Chunk::zeros(l.dtype, &chunks.shape()));
-        o.assign_at(&start, &c)?;
-    }
-    Ok(())
 }
 
 /// Run the needed tasks of `g` on `dev` (and the host); results in output
@@ -788,8 +780,7 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
         .into_iter()
         .zip(&g.outputs)
         .map(|(m, &l)| {
-            let layer = &g.layers[l];
-            m.unwrap_or_else(|| Chunk::zeros(layer.dtype, &layer.chunks.as_ref().map(|c| c.shape()).unwrap_or_default()))
+            m.unwrap_or_else(|| outputs::unmade(&g.layers[l]))
         })
         .collect();
     Ok((outs, stats))
