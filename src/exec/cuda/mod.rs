@@ -134,6 +134,28 @@ impl Device {
     pub fn free_mem(&self) -> Result<u64> {
         self.ctx.mem_get_info().map(|(free, _)| free as u64).map_err(|e| drv("device memory info", e))
     }
+    /// A kernel's `meta` array (shapes, strides) on the device. Blocks of a
+    /// layer mostly share their layout, so these are cached by content and
+    /// a launch mostly uploads nothing (an upload from pageable memory can
+    /// wait for the stream, leaving the device idle between launches).
+    pub(crate) fn meta(&self, v: &[i64]) -> Result<Arc<cudarc::driver::CudaSlice<i64>>> {
+        let mut cache = self.metas.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = cache.get(v) {
+            return Ok(b.clone());
+        }
+        // SAFETY: filled below before any kernel reads it (or never read when empty).
+        let mut buf = unsafe { self.stream.alloc::<i64>(v.len().max(1)) }.map_err(|e| drv("device allocation", e))?;
+        if !v.is_empty() {
+            self.stream.memcpy_htod(v, &mut buf).map_err(|e| drv("copy to the device", e))?;
+        }
+        if cache.len() >= META_CACHE {
+            // freed in stream order: kernels already launched still read theirs
+            cache.clear();
+        }
+        let buf = Arc::new(buf);
+        cache.insert(v.to_vec(), buf.clone());
+        Ok(buf)
+    }
     /// Function `entry` of a generated kernel with cache key `key` (from
     /// [`codegen::kernel_key`]); `source` makes its CUDA C on first use.
     pub(crate) fn generated(&self, key: u64, name: &str, entry: &'static str, source: impl FnOnce() -> Result<String>) -> Result<CudaFunction> {

@@ -1,5 +1,7 @@
-//! The GPU task loop. Tasks run one at a time on one stream, in the
-//! scheduler's priority order (the CPU executor's order with one worker).
+//! The GPU task loop. Tasks run one at a time on one compute stream, in the
+//! scheduler's priority order (the CPU executor's order with one worker);
+//! host ↔ device copies go on a copy stream ([`transfer`]), so uploads and
+//! output downloads overlap the kernels of the tasks around them.
 //!
 //! On the device: constant, random and identity-matrix sources; fused
 //! elementwise programs (`Map`, with constant/random inputs generated
@@ -23,7 +25,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaFunction, LaunchConfig, PushKernelArg};
 
 use super::codegen::{self, InputMode, FUSED_REDUCTIONS, REDUCE_THREADS};
 use super::kernels;
@@ -156,29 +158,6 @@ struct Gpu<'a> {
 }
 
 impl Gpu<'_> {
-    /// A kernel's `meta` array on the device. Blocks of one layer mostly
-    /// share their layout, so these are cached by content: a launch then
-    /// uploads nothing (an upload from pageable memory can wait for the
-    /// stream, leaving the device idle between launches).
-    fn upload_i64(&self, v: &[i64]) -> Result<Arc<CudaSlice<i64>>> {
-        let mut cache = self.dev.metas.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(b) = cache.get(v) {
-            return Ok(b.clone());
-        }
-        // SAFETY: filled below before any kernel reads it (or never read when empty).
-        let mut buf = unsafe { self.dev.stream.alloc::<i64>(v.len().max(1)) }.map_err(|e| drv("device allocation", e))?;
-        if !v.is_empty() {
-            self.dev.stream.memcpy_htod(v, &mut buf).map_err(|e| drv("copy to the device", e))?;
-        }
-        if cache.len() >= super::META_CACHE {
-            // freed in stream order: kernels already launched still read theirs
-            cache.clear();
-        }
-        let buf = Arc::new(buf);
-        cache.insert(v.to_vec(), buf.clone());
-        Ok(buf)
-    }
-
     fn kernel(&self, file: &kernels::KernelFile, entry: &str) -> Result<CudaFunction> {
         self.dev.function(file.name, file.source, entry)
     }
@@ -224,7 +203,7 @@ impl Gpu<'_> {
                 let mut meta: Vec<i64> = shape.iter().map(|&s| s as i64).collect();
                 meta.extend(start.iter().map(|&s| s as i64));
                 meta.extend(row_major(full_shape));
-                let meta = self.upload_i64(&meta)?;
+                let meta = self.dev.meta(&meta)?;
                 let entry = match dist {
                     Distribution::Uniform => "floe_random_uniform",
                     Distribution::Normal => "floe_random_normal",
@@ -355,7 +334,7 @@ impl Gpu<'_> {
         let nblocks = n.div_ceil(REDUCE_THREADS as usize).clamp(1, 1024);
         let parts = memory::alloc(&self.dev.stream, nblocks * acc_size)?;
         let result = memory::alloc(&self.dev.stream, acc_size)?;
-        let meta = self.upload_i64(&meta)?;
+        let meta = self.dev.meta(&meta)?;
         let (n64, nd, np) = (n as i64, shape.len() as i32, nblocks as i64);
         let cfg = LaunchConfig { grid_dim: (nblocks as u32, 1, 1), block_dim: (REDUCE_THREADS, 1, 1), shared_mem_bytes: 0 };
         let mut l = self.dev.stream.launch_builder(&f);
@@ -481,7 +460,7 @@ impl Gpu<'_> {
         let st = row_major(&x.shape);
         let mut meta: Vec<i64> = shape.iter().map(|&s| s as i64).collect();
         meta.extend(perm.iter().map(|&p| st[p]));
-        let meta = self.upload_i64(&meta)?;
+        let meta = self.dev.meta(&meta)?;
         let f = self.kernel(&kernels::PERMUTE, &format!("floe_permute_{}", kernels::bits_name(x.dtype)))?;
         let (n64, nd) = (n as i64, shape.len() as i32);
         let mut l = self.dev.stream.launch_builder(&f);
@@ -518,7 +497,6 @@ pub(crate) fn launch_map_grid(
     shape: &[usize],
     max_blocks: usize,
 ) -> Result<DevChunk> {
-    let gpu = Gpu { dev };
     let key = codegen::kernel_key(program, modes, None);
     let f = dev.generated(key, "fused.cu", "floe_map", || codegen::map_source(program, modes))?;
     let out = memory::empty(&dev.stream, program.output_dtype(), shape)?;
@@ -526,7 +504,7 @@ pub(crate) fn launch_map_grid(
     if n == 0 {
         return Ok(out);
     }
-    let meta = gpu.upload_i64(meta)?;
+    let meta = dev.meta(meta)?;
     let (n64, nd) = (n as i64, shape.len() as i32);
     let mut l = dev.stream.launch_builder(&f);
     l.arg(&out.buf);
