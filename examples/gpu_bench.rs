@@ -11,7 +11,9 @@
 //!    generated kernels for fused programs over inputs already on the device
 //!    (`x*2 + y` in f64 and f32, and W1's chain `abs(sin(x)*2 + y*y - 1)`);
 //! 2. matrix products — cuBLAS GEMM called directly on one n×n block beside
-//!    floe's `(a @ b).sum()` end to end on `Executor::cuda(0)` (a, b
+//!    floe's block product (the call a matmul task makes per pair of
+//!    blocks, overwriting and accumulating) and floe's `(a @ b).sum()` end
+//!    to end on `Executor::cuda(0)` (a, b
 //!    generated on the device, blocked, the block products summed on the
 //!    device), in f64 and f32.
 //!
@@ -198,6 +200,16 @@ mod gpu {
             json(&format!("cublas_{d}"), &direct, "GFLOP/s", &format!(",\"n\":{gn}"));
             let tf = |s: f64| 2.0 * (gn as f64).powi(3) / s / 1e12;
             println!("| {:<44} | {:>10.1} | {:>8.0}% |", format!("cuBLAS {d} direct, one {gn}² block"), direct.rate_g() / 1e3, 100.0);
+            for beta in [0.0, 1.0] {
+                let m = bench::floe_gemm(&dev, d, gn, beta, reps.min(7), 3)?;
+                json(&format!("floe_gemm_{d}_beta{beta}"), &m, "GFLOP/s", &format!(",\"n\":{gn},\"of_cublas\":{:.3}", m.rate_g() / direct.rate_g()));
+                println!(
+                    "| {:<44} | {:>10.1} | {:>8.0}% |",
+                    format!("floe block product {d}, beta {beta}"),
+                    m.rate_g() / 1e3,
+                    100.0 * m.rate_g() / direct.rate_g()
+                );
+            }
             for chunk in [gn, gchunk] {
                 let (s, dt) = floe_matmul(&ex, d, gn, chunk)?;
                 println!(

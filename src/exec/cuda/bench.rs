@@ -186,3 +186,15 @@ pub fn host_copies(dev: &Device, bytes: usize, reps: usize) -> Result<(Measure, 
     let down = time(dev, reps, 1, n as f64, || dev.stream.memcpy_dtoh(&d.buf, &mut p).map_err(|e| drv("copy from the device", e)))?;
     Ok((up, down))
 }
+
+/// floe's block product ([`super::blas::Blas::gemm`], what a matmul task
+/// runs for each pair of blocks: row-major blocks, `beta` 0 for the first
+/// contraction block and 1 to accumulate the others) on square `n`×`n`
+/// blocks. Work: 2n³ flops.
+pub fn floe_gemm(dev: &Device, dtype: DType, n: usize, beta: f64, reps: usize, batch: usize) -> Result<Measure> {
+    let a = random_block(dev, dtype, &[n, n], 1)?;
+    let b = random_block(dev, dtype, &[n, n], 2)?;
+    let mut c = random_block(dev, dtype, &[n, n], 3)?;
+    let blas = super::blas::Blas::new(dev.stream.clone())?;
+    time(dev, reps, batch, 2.0 * (n as f64).powi(3), || blas.gemm(&a, &b, &mut c, beta))
+}
