@@ -277,7 +277,7 @@ fn element_loops(p: &Program, modes: &[InputMode], each: &str, store: bool) -> S
 }
 
 /// CUDA C of the elementwise kernel `floe_map` (without the common
-/// prelude); its loops are [`element_loops`]'s.
+/// prelude); its loops are `element_loops`'s.
 pub fn map_source(p: &Program, modes: &[InputMode]) -> Result<String> {
     check(p, modes)?;
     let mut s = format!("// floe fused program: {p}\n// inputs: {modes:?}\n");

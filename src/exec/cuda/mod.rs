@@ -11,7 +11,7 @@
 //! - [`memory`]: device chunks, pageable transfers;
 //! - [`transfer`]: pinned transfers on a copy stream, overlapping the kernels;
 //! - [`blas`]: matrix products through cuBLAS;
-//! - [`bench`]: the device ceilings (copy, direct cuBLAS) and a fused kernel timed alone, for `examples/gpu_bench.rs`;
+//! - [`mod@bench`]: the device ceilings (copy, direct cuBLAS) and a fused kernel timed alone, for `examples/gpu_bench.rs`;
 //! - [`run`]: the task loop — what runs on the device, what on the host.
 //!
 //! The GPU executor shares only plain data with the CPU executor: the task
