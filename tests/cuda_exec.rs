@@ -201,3 +201,28 @@ fn kernels_are_read_back_from_the_disk_cache() {
     std::env::remove_var("FLOE_PTX_CACHE");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Blocks of 1 MiB and more go through pinned buffers on the copy stream:
+/// uploads of host blocks, output downloads kept in flight, and device
+/// blocks moved to the host for host tasks and under a device limit.
+#[test]
+fn large_blocks_through_pinned_transfers_match_the_cpu() {
+    let Some(ex) = gpu() else { return };
+    let host = ArrayD::from_shape_fn(IxDyn(&[1500, 1000]), |i| ((i[0] * 1000 + i[1]) % 977) as f64 * 0.5 - 100.0);
+    // 4 MB and 2 MB blocks (irregular at the edges)
+    let x = floe::from_ndarray(&host, [700, 600]).unwrap();
+    let y = &x * 2.0 + 1.0;
+    let (g, dt, c) = both(&ex, &y);
+    assert!(dt > 0, "nothing ran on the GPU");
+    assert_eq!(g, c);
+    // a host task in the middle (cumsum): device blocks down, results back up
+    let z = ((&x * 3.0).cumsum(0).unwrap() - 7.0).abs();
+    let (g, _, c) = both(&ex, &z);
+    assert_eq!(g, c);
+    // a device limit of two blocks: blocks are moved to the host and back
+    let small = ex.clone().device_memory_limit(12 << 20);
+    let w = (&x - &x.mean(0).unwrap()) * 2.0;
+    let g = small.compute(&w).unwrap();
+    let c = cpu().compute(&w).unwrap();
+    close(&g, &c, 1e-12);
+}
