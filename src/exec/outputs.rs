@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 use crate::exec::cpu::chunk::Chunk;
-use crate::task::Layer;
+use crate::task::{Layer, TaskGraph};
 
 /// Put output block `block` of `layer` into its assembled array `o`: the
 /// block itself (in standard layout) when the layer has one task, else
@@ -21,9 +21,15 @@ pub(crate) fn assemble(o: &mut Option<Chunk>, layer: &Layer, block: &[usize], c:
     o.get_or_insert_with(|| Chunk::zeros(layer.dtype, &chunks.shape())).assign_at(&start, &c)
 }
 
+/// The results of a run in output order, from what each output assembled
+/// (`None`: no task made it; see [`unmade`]).
+pub(crate) fn collect(g: &TaskGraph, assembled: impl IntoIterator<Item = Option<Chunk>>) -> Vec<Chunk> {
+    assembled.into_iter().zip(&g.outputs).map(|(m, &l)| m.unwrap_or_else(|| unmade(&g.layers[l]))).collect()
+}
+
 /// The result of an output no task made (an empty layer): zeros of the
 /// layer's shape.
-pub(crate) fn unmade(layer: &Layer) -> Chunk {
+fn unmade(layer: &Layer) -> Chunk {
     Chunk::zeros(layer.dtype, &layer.chunks.as_ref().map(|c| c.shape()).unwrap_or_default())
 }
 

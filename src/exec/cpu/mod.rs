@@ -379,12 +379,6 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     if cfg.sink.is_some() {
         return Ok((Vec::new(), stats));
     }
-    let outs = outputs
-        .into_iter()
-        .zip(&g.outputs)
-        .map(|(m, &l)| {
-            m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(|| crate::exec::outputs::unmade(&g.layers[l]))
-        })
-        .collect();
-    Ok((outs, stats))
+    let assembled = outputs.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
+    Ok((crate::exec::outputs::collect(g, assembled), stats))
 }

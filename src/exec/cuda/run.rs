@@ -754,12 +754,5 @@ pub fn run<H: HostTasks>(dev: &Device, g: &TaskGraph, s: &Schedule, cfg: &RunCon
     if cfg.sink.is_some() {
         return Ok((Vec::new(), stats));
     }
-    let outs = outputs
-        .into_iter()
-        .zip(&g.outputs)
-        .map(|(m, &l)| {
-            m.unwrap_or_else(|| outputs::unmade(&g.layers[l]))
-        })
-        .collect();
-    Ok((outs, stats))
+    Ok((outputs::collect(g, outputs), stats))
 }
