@@ -58,12 +58,34 @@ fn bench_fused(c: &mut Criterion) {
     g.finish();
 }
 
+/// The element functions alone: floe's vectorized sin/cos/exp/ln (one fused
+/// program per chunk) beside libm called per element by ndarray's `mapv`.
+fn bench_element_fns(c: &mut Criterion) {
+    let (a, _) = inputs();
+    let pos = a.mapv(|v| v + 0.5);
+    let fa = floe::from_ndarray(&a, CHUNK).expect("from_ndarray a");
+    let fpos = floe::from_ndarray(&pos, CHUNK).expect("from_ndarray pos");
+    let mut g = c.benchmark_group("element_fns_4M_f64");
+    g.throughput(Throughput::Elements((N * N) as u64));
+    let cases: [(&str, floe::Array<f64>, fn(f64) -> f64, &Array2<f64>); 4] = [
+        ("sin", fa.sin(), f64::sin, &a),
+        ("cos", fa.cos(), f64::cos, &a),
+        ("exp", fa.exp(), f64::exp, &a),
+        ("ln", fpos.ln(), f64::ln, &pos),
+    ];
+    for (name, expr, libm, x) in cases.iter() {
+        g.bench_function(format!("floe {name}"), |bch| bch.iter(|| black_box(expr.compute().expect("compute"))));
+        g.bench_function(format!("ndarray mapv {name} (libm)"), |bch| bch.iter(|| black_box(x.mapv(*libm))));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = bench_fused
+    targets = bench_fused, bench_element_fns
 }
 criterion_main!(benches);

@@ -66,7 +66,8 @@ proptest! {
         let e = ((&x * k + &r).sin() - 1.0).slice(sl.as_slice()).unwrap();
         let got = Executor::cpu().threads(2).compute(&e).unwrap();
         let expected = ((&a * k + &row).mapv(f64::sin) - 1.0).slice(sl.as_slice()).to_owned();
-        prop_assert_eq!(got, expected);
+        // floe's sin is its own vectorized one (within 2 ulp of libm)
+        check(&got, &expected, "slice of ((x*k + row).sin() - 1)")?;
     }
 
     #[test]

@@ -2,18 +2,36 @@
 //! `TILE` elements at a time: each instruction loops over one tile, so every
 //! input is read once, intermediates stay in cache, and only the output is
 //! written. Broadcast inputs are read through their strides, never
-//! materialized.
+//! materialized. Random inputs read only by the program are generated tile
+//! by tile ([`TileInput::Random`]): their blocks never exist either.
 
 use ndarray::{ArrayD, IxDyn};
 
 use super::chunk::{Buf, BufElem, Chunk};
+use super::source::RandomBlock;
 use super::scalar_ops::{Arith, FloatFns};
+use super::vmath::VecFn;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Instr, Program, UnaryOp};
 
 /// Elements per tile: registers of a few KiB stay in L1/L2.
 pub const TILE: usize = 1024;
+
+/// One input of a program over a block.
+#[derive(Clone, Copy)]
+pub enum TileInput<'a> {
+    /// A block in memory (broadcast to the program's block shape).
+    Block(&'a Chunk),
+    /// A random source's block, generated a tile at a time.
+    Random(&'a RandomBlock),
+}
+
+impl<'a> From<&'a Chunk> for TileInput<'a> {
+    fn from(c: &'a Chunk) -> Self {
+        TileInput::Block(c)
+    }
+}
 
 /// An input broadcast to the block: base pointer and strides in elements.
 struct RawInput {
@@ -130,11 +148,11 @@ fn float_unary<T: FloatFns>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
         UnaryOp::Neg => zip2(a, o, T::neg),
         UnaryOp::Abs => zip2(a, o, T::abs),
         UnaryOp::Sqrt => zip2(a, o, T::sqrt),
-        UnaryOp::Exp => zip2(a, o, T::exp),
-        UnaryOp::Ln => zip2(a, o, T::ln),
+        UnaryOp::Exp => T::vec_fn(VecFn::Exp, a, o),
+        UnaryOp::Ln => T::vec_fn(VecFn::Ln, a, o),
         UnaryOp::Log10 => zip2(a, o, T::log10),
-        UnaryOp::Sin => zip2(a, o, T::sin),
-        UnaryOp::Cos => zip2(a, o, T::cos),
+        UnaryOp::Sin => T::vec_fn(VecFn::Sin, a, o),
+        UnaryOp::Cos => T::vec_fn(VecFn::Cos, a, o),
         UnaryOp::Tan => zip2(a, o, T::tan),
         UnaryOp::Tanh => zip2(a, o, T::tanh),
         UnaryOp::Floor => zip2(a, o, T::floor),
@@ -251,15 +269,36 @@ fn step(prog: &Program, r: usize, regs: &mut [Buf], len: usize) -> Result<()> {
 
 /// Evaluate `prog` over a block of `shape`, calling `sink` with each tile of
 /// the output register (`len` valid elements), in row-major order.
-pub fn eval_tiles(prog: &Program, inputs: &[&Chunk], shape: &[usize], mut sink: impl FnMut(&Buf, usize) -> Result<()>) -> Result<()> {
+pub fn eval_tiles(prog: &Program, inputs: &[TileInput], shape: &[usize], mut sink: impl FnMut(&Buf, usize) -> Result<()>) -> Result<()> {
     if inputs.len() != prog.n_inputs() {
         return Err(internal("input count"));
     }
     let n: usize = shape.iter().product();
-    let raws: Vec<RawInput> = inputs.iter().map(|c| raw_input(c, shape)).collect::<Result<_>>()?;
-    for (r, d) in raws.iter().zip(prog.input_dtypes()) {
-        if r.dtype != *d {
-            return Err(Error::Execution(format!("internal: program input is {} but the block is {}", d, r.dtype)));
+    // a random block that broadcasts (a shape other than the block's) is made whole
+    let made: Vec<Option<Chunk>> = inputs
+        .iter()
+        .map(|i| match i {
+            TileInput::Random(g) if g.shape() != shape => {
+                let mut v = vec![0.0f64; g.len()];
+                g.fill(0, &mut v);
+                ArrayD::from_shape_vec(IxDyn(g.shape()), v).map(|a| Some(Chunk::F64(a))).map_err(|e| Error::Execution(e.to_string()))
+            }
+            _ => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let raws: Vec<Option<RawInput>> = inputs
+        .iter()
+        .zip(&made)
+        .map(|(i, m)| match (i, m) {
+            (_, Some(c)) => raw_input(c, shape).map(Some),
+            (TileInput::Block(c), None) => raw_input(c, shape).map(Some),
+            (TileInput::Random(_), None) => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    for ((r, i), d) in raws.iter().zip(inputs).zip(prog.input_dtypes()) {
+        let got = r.as_ref().map_or(DType::F64, |r| r.dtype);
+        if got != *d || (r.is_none() && !matches!(i, TileInput::Random(_))) {
+            return Err(Error::Execution(format!("internal: program input is {} but the block is {}", d, got)));
         }
     }
     let tile = TILE.min(n.max(1));
@@ -277,7 +316,11 @@ pub fn eval_tiles(prog: &Program, inputs: &[&Chunk], shape: &[usize], mut sink: 
         for r in 0..regs.len() {
             match &prog.instrs()[r] {
                 Instr::Input(i) => {
-                    let raw = &raws[*i];
+                    let Some(raw) = &raws[*i] else {
+                        let TileInput::Random(g) = inputs[*i] else { return Err(internal("input kind")) };
+                        g.fill(start, &mut f64::buf_mut(&mut regs[r])?[..len]);
+                        continue;
+                    };
                     crate::dispatch_dtype!(raw.dtype, T => {
                         let dst = &mut T::buf_mut(&mut regs[r])?[..len];
                         // SAFETY: the view was made from a live chunk broadcast to `shape`; start+len <= n.
@@ -295,9 +338,11 @@ pub fn eval_tiles(prog: &Program, inputs: &[&Chunk], shape: &[usize], mut sink: 
 }
 
 /// Evaluate `prog` over a block of `shape` into a new chunk.
-pub fn eval(prog: &Program, inputs: &[&Chunk], shape: &[usize]) -> Result<Chunk> {
+pub fn eval(prog: &Program, inputs: &[TileInput], shape: &[usize]) -> Result<Chunk> {
     if prog.is_identity() {
-        return Ok(inputs[0].clone());
+        if let TileInput::Block(c) = inputs[0] {
+            return Ok(c.clone());
+        }
     }
     let n: usize = shape.iter().product();
     let d = prog.output_dtype();
@@ -327,7 +372,7 @@ mod tests {
         let (x, y) = (p.input(0), p.input(1));
         let s = p.binary(BinaryOp::Add, x, y);
         let p = p.finish(s);
-        let out = eval(&p, &[&a, &b], &[3, 4]).unwrap();
+        let out = eval(&p, &[TileInput::Block(&a), TileInput::Block(&b)], &[3, 4]).unwrap();
         let Chunk::F64(o) = out else { panic!() };
         assert_eq!(o, array![[11., 21., 31., 41.], [12., 22., 32., 42.], [13., 23., 33., 43.]].into_dyn());
 
@@ -337,7 +382,7 @@ mod tests {
         let c = p.constant(Scalar::F64(2.0));
         let m = p.binary(BinaryOp::Mul, x, c);
         let p = p.finish(m);
-        let Chunk::F64(o) = eval(&p, &[&t], &[3, 2]).unwrap() else { panic!() };
+        let Chunk::F64(o) = eval(&p, &[TileInput::Block(&t)], &[3, 2]).unwrap() else { panic!() };
         assert_eq!(o, array![[2., 8.], [4., 10.], [6., 12.]].into_dyn());
     }
 
@@ -350,7 +395,7 @@ mod tests {
         let f = p.cast(DType::F64, x);
         let ab = p.unary(UnaryOp::Abs, f);
         let p = p.finish(ab);
-        let Chunk::F64(o) = eval(&p, &[&a], &[n]).unwrap() else { panic!() };
+        let Chunk::F64(o) = eval(&p, &[TileInput::Block(&a)], &[n]).unwrap() else { panic!() };
         for (i, v) in o.iter().enumerate() {
             assert_eq!(*v, (i as f64 - 5.0).abs());
         }

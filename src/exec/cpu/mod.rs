@@ -26,6 +26,7 @@ pub mod reduce;
 pub mod run_task;
 pub mod scalar_ops;
 pub mod source;
+pub mod vmath;
 pub mod write_behind;
 
 use std::collections::BTreeSet;

@@ -506,7 +506,7 @@ mod tests {
 pub fn partial_of_program_all_axes(
     spec: &ReduceSpec,
     program: &crate::expr::Program,
-    inputs: &[&Chunk],
+    inputs: &[super::interp::TileInput],
     shape: &[usize],
 ) -> Result<Partial> {
     let d = program.output_dtype();

@@ -7,10 +7,10 @@ use ndarray::{ArrayD, Axis, IxDyn};
 
 use super::chunk::{typed, Chunk, HostElement};
 use super::gather;
-use super::interp;
+use super::interp::{self, TileInput};
 use super::reduce::{self, Partial};
 use super::scalar_ops::Arith;
-use super::source::{source_block, stored_read, ReadReq, Reads};
+use super::source::{source_block, stored_read, RandomBlock, ReadReq, Reads};
 use crate::dtype::{Element, Prim};
 use crate::error::{Error, Result};
 use crate::expr::ScanKind;
@@ -261,12 +261,25 @@ fn input_block(r: &InputRef, block: &[usize]) -> Vec<usize> {
     r.bcast.iter().enumerate().map(|(k, &bc)| if bc { 0 } else { block[k + r.offset] }).collect()
 }
 
-/// Generate the blocks of the inline sources of a task.
-fn make_inline(refs: &[InputRef], block: &[usize], reads: Reads<'_>) -> Result<Vec<Option<Chunk>>> {
+/// An inline source of a task, made: a block, or a random block's generator
+/// (the interpreter fills its tiles).
+enum Made {
+    Block(Chunk),
+    Random(RandomBlock),
+}
+
+/// Make the inline sources of a task (random ones are only described).
+fn make_inline(refs: &[InputRef], block: &[usize], reads: Reads<'_>) -> Result<Vec<Option<Made>>> {
     refs.iter()
         .map(|r| match &r.inline {
             None => Ok(None),
-            Some(s) => source_block(&s.source, &s.shape, &s.chunks, &input_block(r, block), s.dtype, reads).map(Some),
+            Some(s) => {
+                let b = input_block(r, block);
+                match RandomBlock::new(&s.source, &s.shape, &s.chunks, &b) {
+                    Some(g) => Ok(Some(Made::Random(g))),
+                    None => source_block(&s.source, &s.shape, &s.chunks, &b, s.dtype, reads).map(|c| Some(Made::Block(c))),
+                }
+            }
         })
         .collect()
 }
@@ -295,14 +308,15 @@ pub fn stored_reads(g: &TaskGraph, layer: LayerId, block: &[usize], out: &mut Ve
     out.retain(|r| r.shape.iter().all(|&n| n > 0));
 }
 
-/// The input blocks of a task in program order: inline blocks and dependency values.
-fn gather_inputs<'a>(refs: &[InputRef], made: &'a [Option<Chunk>], deps: &'a [Arc<Value>]) -> Result<Vec<&'a Chunk>> {
+/// The inputs of a task in program order: inline sources and dependency values.
+fn gather_inputs<'a>(refs: &[InputRef], made: &'a [Option<Made>], deps: &'a [Arc<Value>]) -> Result<Vec<TileInput<'a>>> {
     let mut it = deps.iter();
     refs.iter()
         .zip(made)
         .map(|(_, m)| match m {
-            Some(c) => Ok(c),
-            None => it.next().ok_or_else(|| Error::Execution("internal: missing task input".into()))?.block(),
+            Some(Made::Block(c)) => Ok(TileInput::Block(c)),
+            Some(Made::Random(g)) => Ok(TileInput::Random(g)),
+            None => Ok(TileInput::Block(it.next().ok_or_else(|| Error::Execution("internal: missing task input".into()))?.block()?)),
         })
         .collect()
 }

@@ -78,6 +78,8 @@ macro_rules! float_arith {
 }
 float_arith!(f32, f64);
 
+use super::vmath::{self, VecFn};
+
 /// The float-only functions.
 pub trait FloatFns: Arith {
     fn sqrt(a: Self) -> Self;
@@ -93,10 +95,13 @@ pub trait FloatFns: Arith {
     fn round(a: Self) -> Self;
     fn powi(a: Self, n: i32) -> Self;
     fn is_finite(a: Self) -> bool;
+    /// `o[i] = f(a[i])` over a whole tile with the vectorized functions of
+    /// `vmath` (sin, cos, exp, ln: within 2 ulp of libm in f64).
+    fn vec_fn(f: VecFn, a: &[Self], o: &mut [Self]);
 }
 
 macro_rules! float_fns {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $eval:ident),*) => {$(
         impl FloatFns for $t {
             #[inline(always)] fn sqrt(a: Self) -> Self { a.sqrt() }
             #[inline(always)] fn exp(a: Self) -> Self { a.exp() }
@@ -111,10 +116,11 @@ macro_rules! float_fns {
             #[inline(always)] fn round(a: Self) -> Self { a.round_ties_even() }
             #[inline(always)] fn powi(a: Self, n: i32) -> Self { a.powi(n) }
             #[inline(always)] fn is_finite(a: Self) -> bool { a.is_finite() }
+            #[inline(always)] fn vec_fn(f: VecFn, a: &[Self], o: &mut [Self]) { vmath::$eval(f, a, o) }
         }
     )*};
 }
-float_fns!(f32, f64);
+float_fns!(f32: eval_f32, f64: eval_f64);
 
 /// Run `$body` with `$T` bound to the numeric Rust type of `$d`; bool runs `$other`.
 #[macro_export]

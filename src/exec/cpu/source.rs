@@ -160,43 +160,108 @@ pub fn source_block(
             let a = ArrayD::from_shape_fn(IxDyn(&bshape), |i| if i[0] + start[0] == i[1] + start[1] { one } else { T::default() });
             Ok(T::wrap(a))
         }),
-        Source::Random { dist, a, b, seed } => {
-            let n: usize = bshape.iter().product();
-            let mut v = vec![0.0f64; n];
-            // walk the block row by row; each row is a contiguous run of flat indices
-            let nd = shape.len();
-            let row = if nd == 0 { 1 } else { bshape[nd - 1] };
-            let mut strides = vec![1u64; nd];
-            for k in (0..nd.saturating_sub(1)).rev() {
-                strides[k] = strides[k + 1] * shape[k + 1] as u64;
+        Source::Random { .. } => {
+            let g = RandomBlock::new(src, shape, chunks, block).expect("a random source");
+            let mut v = vec![0.0f64; g.len()];
+            g.fill(0, &mut v);
+            Ok(Chunk::F64(ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(internal)?))
+        }
+    }
+}
+
+/// The values of a random source over one block, made on demand: the whole
+/// block ([`source_block`]) or one tile of a fused program at a time (the
+/// interpreter's generated inputs), so a random block read only by a fused
+/// program is never stored.
+#[derive(Clone, Debug)]
+pub struct RandomBlock {
+    dist: Distribution,
+    a: f64,
+    b: f64,
+    seed: u64,
+    /// Row-major strides of the whole array, in elements.
+    strides: Vec<u64>,
+    /// First element of the block in the whole array.
+    start: Vec<usize>,
+    /// The block's shape.
+    shape: Vec<usize>,
+}
+
+impl RandomBlock {
+    /// The generator of block `block` of `src`, when `src` is random.
+    pub fn new(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usize]) -> Option<RandomBlock> {
+        let Source::Random { dist, a, b, seed } = src else { return None };
+        let nd = shape.len();
+        let mut strides = vec![1u64; nd];
+        for k in (0..nd.saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * shape[k + 1] as u64;
+        }
+        Some(RandomBlock {
+            dist: *dist,
+            a: *a,
+            b: *b,
+            seed: *seed,
+            strides,
+            start: (0..nd).map(|k| chunks.offset(k, block[k])).collect(),
+            shape: chunks.block_shape(block),
+        })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values at positions `pos..pos + out.len()` of the block (row-major).
+    pub fn fill(&self, pos: usize, out: &mut [f64]) {
+        let nd = self.shape.len();
+        if nd == 0 {
+            self.fill_run(0, out);
+            return;
+        }
+        let last = nd - 1;
+        let row = self.shape[last];
+        let mut done = 0;
+        while done < out.len() {
+            // multi-index of position pos + done within the block
+            let mut rem = pos + done;
+            let mut flat = 0u64;
+            for k in (0..nd).rev() {
+                let i = rem % self.shape[k];
+                rem /= self.shape[k];
+                flat += (self.start[k] + i) as u64 * self.strides[k];
             }
-            if n > 0 {
-                let mut idx = vec![0usize; nd];
-                for (r, out) in v.chunks_mut(row.max(1)).enumerate() {
-                    // multi-index of the row start within the block
-                    let mut rem = r;
-                    for k in (0..nd.saturating_sub(1)).rev() {
-                        idx[k] = rem % bshape[k];
-                        rem /= bshape[k];
-                    }
-                    let flat: u64 = (0..nd).map(|k| (start[k] + if k + 1 == nd { 0 } else { idx[k] }) as u64 * strides[k]).sum();
-                    match dist {
-                        Distribution::Uniform => {
-                            rng::fill_uniform01(*seed, flat, out);
-                            let (lo, w) = (*a, *b - *a);
-                            for x in out.iter_mut() {
-                                *x = lo + w * *x;
-                            }
-                        }
-                        Distribution::Normal => {
-                            for (j, x) in out.iter_mut().enumerate() {
-                                *x = a + b * rng::standard_normal(*seed, flat + j as u64);
-                            }
-                        }
+            let in_row = (pos + done) % row;
+            let seg = (out.len() - done).min(row - in_row);
+            self.fill_run(flat, &mut out[done..done + seg]);
+            done += seg;
+        }
+    }
+
+    /// Values at consecutive flat indices of the whole array from `flat`.
+    fn fill_run(&self, flat: u64, out: &mut [f64]) {
+        match self.dist {
+            Distribution::Uniform => {
+                rng::fill_uniform01(self.seed, flat, out);
+                let (lo, w) = (self.a, self.b - self.a);
+                if (lo, w) != (0.0, 1.0) {
+                    for x in out.iter_mut() {
+                        *x = lo + w * *x;
                     }
                 }
             }
-            Ok(Chunk::F64(ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(internal)?))
+            Distribution::Normal => {
+                for (j, x) in out.iter_mut().enumerate() {
+                    *x = self.a + self.b * rng::standard_normal(self.seed, flat + j as u64);
+                }
+            }
         }
     }
 }
