@@ -500,9 +500,14 @@ mod tests {
     }
 }
 
+/// Elements of a fused program's output reduced at once (32 tiles, 256 KiB
+/// of f64: the buffer stays in L2).
+pub const REDUCE_BATCH: usize = 32 * super::interp::TILE;
+
 /// Reduce a fused program's output over *all* axes of its block without
-/// materializing the block: each tile of the program's output is reduced to
-/// a partial and merged into the running one.
+/// materializing the block: tiles of the program's output are collected in
+/// one reused buffer of [`REDUCE_BATCH`] elements, and each full buffer is
+/// reduced to a partial and merged into the running one.
 pub fn partial_of_program_all_axes(
     spec: &ReduceSpec,
     program: &crate::expr::Program,
@@ -510,22 +515,38 @@ pub fn partial_of_program_all_axes(
     shape: &[usize],
 ) -> Result<Partial> {
     let d = program.output_dtype();
+    let n: usize = shape.iter().product();
     let tile_spec = ReduceSpec { kind: spec.kind, axes: vec![0], keepdims: true, ddof: spec.ddof };
     let mut acc: Option<Partial> = None;
-    let mut start = 0usize;
-    super::interp::eval_tiles(program, inputs, shape, |buf, len| {
-        let tile = crate::dispatch_dtype!(d, T => {
-            let v = <T as super::chunk::BufElem>::buf(buf)?[..len].to_vec();
-            T::wrap(ArrayD::from_shape_vec(IxDyn(&[len]), v).map_err(|e| Error::Execution(e.to_string()))?)
-        });
-        let p = partial(&tile_spec, &tile, start)?;
-        start += len;
-        acc = Some(match acc.take() {
-            None => p,
-            Some(a) => combine(&tile_spec, d, &[&a, &p])?,
-        });
-        Ok(())
-    })?;
+    crate::dispatch_dtype!(d, T => {
+        let mut buf: Vec<T> = Vec::with_capacity(REDUCE_BATCH.min(n));
+        let mut start = 0usize;
+        // reduce the buffer's contents (elements start.. of the block) and empty it
+        let mut flush = |buf: &mut Vec<T>, start: &mut usize| -> Result<()> {
+            let len = buf.len();
+            let a = ArrayD::from_shape_vec(IxDyn(&[len]), std::mem::take(buf)).map_err(|e| Error::Execution(e.to_string()))?;
+            let tile = T::wrap(a);
+            let p = partial(&tile_spec, &tile, *start)?;
+            *buf = T::peel_owned(tile).map_err(|_| Error::Execution("internal: tile type".into()))?.into_raw_vec_and_offset().0;
+            buf.clear();
+            *start += len;
+            acc = Some(match acc.take() {
+                None => p,
+                Some(a) => combine(&tile_spec, d, &[&a, &p])?,
+            });
+            Ok(())
+        };
+        super::interp::eval_tiles(program, inputs, shape, |b, len| {
+            buf.extend_from_slice(&<T as super::chunk::BufElem>::buf(b)?[..len]);
+            if buf.len() >= REDUCE_BATCH {
+                flush(&mut buf, &mut start)?;
+            }
+            Ok(())
+        })?;
+        if !buf.is_empty() {
+            flush(&mut buf, &mut start)?;
+        }
+    });
     let p = match acc {
         Some(p) => p,
         // an empty block: the partial of an empty tile

@@ -283,6 +283,18 @@ unsafe fn pass_avx2<K: Kernel>(a: &[f64], o: &mut [f64]) -> bool {
     pass::<Fused, K>(a, o)
 }
 
+/// The CPU has AVX2 (checked at run time; cached by the standard library).
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
