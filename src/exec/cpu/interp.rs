@@ -27,12 +27,6 @@ pub enum TileInput<'a> {
     Random(&'a RandomBlock),
 }
 
-impl<'a> From<&'a Chunk> for TileInput<'a> {
-    fn from(c: &'a Chunk) -> Self {
-        TileInput::Block(c)
-    }
-}
-
 /// An input broadcast to the block: base pointer and strides in elements.
 struct RawInput {
     ptr: *const u8,
@@ -314,11 +308,7 @@ pub fn eval_tiles(prog: &Program, inputs: &[TileInput], shape: &[usize], mut sin
     let made: Vec<Option<Chunk>> = inputs
         .iter()
         .map(|i| match i {
-            TileInput::Random(g) if g.shape() != shape => {
-                let mut v = vec![0.0f64; g.len()];
-                g.fill(0, &mut v);
-                ArrayD::from_shape_vec(IxDyn(g.shape()), v).map(|a| Some(Chunk::F64(a))).map_err(|e| Error::Execution(e.to_string()))
-            }
+            TileInput::Random(g) if g.shape() != shape => g.to_chunk().map(Some),
             _ => Ok(None),
         })
         .collect::<Result<_>>()?;
@@ -420,6 +410,36 @@ mod tests {
         let p = p.finish(m);
         let Chunk::F64(o) = eval(&p, &[TileInput::Block(&t)], &[3, 2]).unwrap() else { panic!() };
         assert_eq!(o, array![[2., 8.], [4., 10.], [6., 12.]].into_dyn());
+    }
+
+    #[test]
+    fn random_inputs_made_by_tiles_equal_the_made_block() {
+        use crate::chunks::Chunks;
+        use crate::expr::{Distribution, Source};
+        let src = Source::Random { dist: Distribution::Uniform, a: -1.0, b: 3.0, seed: 5 };
+        // a 7 x 2500 array in blocks of 3 rows and 1100 / 1400 columns: tiles cross rows
+        let chunks = Chunks::new(&[7, 2500], vec![vec![3, 3, 1], vec![1100, 1400]]).unwrap();
+        let mut p = Program::with_inputs(vec![DType::F64]);
+        let x = p.input(0);
+        let c = p.constant(Scalar::F64(2.0));
+        let m = p.binary(BinaryOp::Mul, x, c);
+        let p = p.finish(m);
+        for block in [[0, 0], [1, 1], [2, 0]] {
+            let g = RandomBlock::new(&src, &[7, 2500], &chunks, &block).unwrap();
+            let whole = g.to_chunk().unwrap();
+            let Chunk::F64(by_tiles) = eval(&p, &[TileInput::Random(&g)], g.shape()).unwrap() else { panic!() };
+            let Chunk::F64(from_block) = eval(&p, &[TileInput::Block(&whole)], g.shape()).unwrap() else { panic!() };
+            assert_eq!(by_tiles, from_block);
+            assert!(by_tiles.iter().all(|v| (-2.0..6.0).contains(v)));
+            // a block of one row broadcast down 4 rows is made whole first
+            let row = RandomBlock::new(&src, &[1, 2500], &Chunks::new(&[1, 2500], vec![vec![1], vec![1100, 1400]]).unwrap(), &[0, block[1]]).unwrap();
+            let shape = [4, row.shape()[1]];
+            let made = row.to_chunk().unwrap();
+            let Chunk::F64(a) = eval(&p, &[TileInput::Random(&row)], &shape).unwrap() else { panic!() };
+            let Chunk::F64(b) = eval(&p, &[TileInput::Block(&made)], &shape).unwrap() else { panic!() };
+            assert_eq!(a.shape(), &shape);
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

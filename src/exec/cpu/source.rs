@@ -160,12 +160,7 @@ pub fn source_block(
             let a = ArrayD::from_shape_fn(IxDyn(&bshape), |i| if i[0] + start[0] == i[1] + start[1] { one } else { T::default() });
             Ok(T::wrap(a))
         }),
-        Source::Random { .. } => {
-            let g = RandomBlock::new(src, shape, chunks, block).expect("a random source");
-            let mut v = vec![0.0f64; g.len()];
-            g.fill(0, &mut v);
-            Ok(Chunk::F64(ArrayD::from_shape_vec(IxDyn(&bshape), v).map_err(internal)?))
-        }
+        Source::Random { .. } => RandomBlock::new(src, shape, chunks, block).expect("a random source").to_chunk(),
     }
 }
 
@@ -217,6 +212,13 @@ impl RandomBlock {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The whole block.
+    pub fn to_chunk(&self) -> Result<Chunk> {
+        let mut v = vec![0.0f64; self.len()];
+        self.fill(0, &mut v);
+        Ok(Chunk::F64(ArrayD::from_shape_vec(IxDyn(&self.shape), v).map_err(internal)?))
     }
 
     /// The values at positions `pos..pos + out.len()` of the block (row-major).
