@@ -359,7 +359,11 @@ pub enum VecFn {
 
 /// `o[i] = f(a[i])` over `o.len()` elements of f64.
 pub fn eval_f64(f: VecFn, a: &[f64], o: &mut [f64]) {
-    let simd = has_avx2_fma();
+    eval_f64_on(f, a, o, has_avx2_fma())
+}
+
+/// [`eval_f64`] on the AVX2+FMA path (`simd`, which the CPU must have) or the plain one.
+fn eval_f64_on(f: VecFn, a: &[f64], o: &mut [f64], simd: bool) {
     match f {
         VecFn::Sin => apply::<Sin>(a, o, simd),
         VecFn::Cos => apply::<Cos>(a, o, simd),
@@ -419,12 +423,7 @@ mod tests {
                 continue;
             }
             let mut o = vec![0.0; xs.len()];
-            match f {
-                VecFn::Sin => apply::<Sin>(xs, &mut o, simd),
-                VecFn::Cos => apply::<Cos>(xs, &mut o, simd),
-                VecFn::Exp => apply::<Exp>(xs, &mut o, simd),
-                VecFn::Ln => apply::<Ln>(xs, &mut o, simd),
-            }
+            eval_f64_on(f, xs, &mut o, simd);
             for (x, y) in xs.iter().zip(&o) {
                 let u = ulps(*y, libm(*x));
                 assert!(u <= 2.0, "{f:?}({x:e}) = {y:e}, libm {:e}: {u} ulp (simd {simd})", libm(*x));
