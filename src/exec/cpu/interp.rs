@@ -8,6 +8,7 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::chunk::{Buf, BufElem, Chunk};
+use super::out_buf::Region;
 use super::source::RandomBlock;
 use super::scalar_ops::{Arith, FloatFns};
 use super::vmath::VecFn;
@@ -50,21 +51,15 @@ fn raw_input(c: &Chunk, shape: &[usize]) -> Result<RawInput> {
     })
 }
 
-/// Copy elements `start..start + out.len()` (row-major over `shape`) of a
-/// strided view into `out`.
-///
-/// # Safety
-/// `ptr`/`strides` must describe a live view of `shape`, and the range must be inside it.
-unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], contiguous: bool, start: usize, out: &mut [T], idx: &mut Vec<usize>) {
-    let len = out.len();
-    if contiguous {
-        std::ptr::copy_nonoverlapping(ptr.add(start), out.as_mut_ptr(), len);
-        return;
-    }
+/// Walk elements `start..start + len` (row-major over `shape`) of a strided
+/// view in runs along the last axis: `f(offset, o, seg)` for each run, with
+/// `offset` the element offset of its first element, `o` its position among
+/// the walked elements and `seg` its length (the last axis' stride apart).
+fn segments(strides: &[isize], shape: &[usize], start: usize, len: usize, idx: &mut Vec<usize>, mut f: impl FnMut(isize, usize, usize)) {
     let nd = shape.len();
     if nd == 0 {
         if len > 0 {
-            out[0] = *ptr;
+            f(0, 0, 1);
         }
         return;
     }
@@ -76,7 +71,7 @@ unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], con
         rem /= shape[k];
     }
     let last = nd - 1;
-    let (s_last, l_last) = (strides[last], shape[last]);
+    let l_last = shape[last];
     let mut o = 0;
     while o < len {
         let mut off: isize = 0;
@@ -84,6 +79,30 @@ unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], con
             off += idx[k] as isize * strides[k];
         }
         let seg = (len - o).min(l_last - idx[last]);
+        f(off, o, seg);
+        o += seg;
+        idx[last] += seg;
+        let mut k = last;
+        while k > 0 && idx[k] >= shape[k] {
+            idx[k] = 0;
+            k -= 1;
+            idx[k] += 1;
+        }
+    }
+}
+
+/// Copy elements `start..start + out.len()` (row-major over `shape`) of a
+/// strided view into `out`.
+///
+/// # Safety
+/// `ptr`/`strides` must describe a live view of `shape`, and the range must be inside it.
+unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], contiguous: bool, start: usize, out: &mut [T], idx: &mut Vec<usize>) {
+    if contiguous {
+        std::ptr::copy_nonoverlapping(ptr.add(start), out.as_mut_ptr(), out.len());
+        return;
+    }
+    let s_last = strides.last().copied().unwrap_or(1);
+    segments(strides, shape, start, out.len(), idx, |off, o, seg| {
         let p = ptr.offset(off);
         let dst = &mut out[o..o + seg];
         if s_last == 1 {
@@ -95,15 +114,23 @@ unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], con
                 *d = *p.offset(j as isize * s_last);
             }
         }
-        o += seg;
-        idx[last] += seg;
-        let mut k = last;
-        while k > 0 && idx[k] >= shape[k] {
-            idx[k] = 0;
-            k -= 1;
-            idx[k] += 1;
-        }
+    });
+}
+
+/// Copy `src` to elements `start..start + src.len()` (row-major over
+/// `shape`) of a strided view whose last axis' stride is 1.
+///
+/// # Safety
+/// `ptr`/`strides` must describe a live view of `shape` that nothing else
+/// accesses meanwhile, and the range must be inside it.
+unsafe fn scatter<T: Copy>(ptr: *mut T, strides: &[isize], shape: &[usize], contiguous: bool, start: usize, src: &[T], idx: &mut Vec<usize>) {
+    if contiguous {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), ptr.add(start), src.len());
+        return;
     }
+    segments(strides, shape, start, src.len(), idx, |off, o, seg| {
+        std::ptr::copy_nonoverlapping(src[o..o + seg].as_ptr(), ptr.offset(off), seg);
+    });
 }
 
 fn internal(what: &str) -> Error {
@@ -381,6 +408,36 @@ pub fn eval(prog: &Program, inputs: &[TileInput], shape: &[usize]) -> Result<Chu
         })?;
         let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::Execution(e.to_string()))?;
         Ok(<T as crate::exec::cpu::chunk::HostElement>::wrap(a))
+    })
+}
+
+/// Evaluate `prog` over a block straight into its region of an output
+/// array (the block is never a chunk of its own).
+///
+/// # Safety
+/// The region must be a live part of an array that nothing else reads or
+/// writes while this runs.
+pub unsafe fn eval_into(prog: &Program, inputs: &[TileInput], dst: &Region) -> Result<()> {
+    let d = prog.output_dtype();
+    if d != dst.dtype {
+        return Err(Error::Execution(format!("internal: program makes {d} but the output is {}", dst.dtype)));
+    }
+    if dst.strides.last().is_some_and(|&s| s != 1) {
+        return Err(internal("output region with a strided last axis"));
+    }
+    let shape = &dst.shape;
+    let mut idx = Vec::new();
+    let mut start = 0;
+    crate::dispatch_dtype!(d, T => {
+        let ptr = dst.ptr as *mut T;
+        eval_tiles(prog, inputs, shape, |b, len| {
+            let src = &T::buf(b)?[..len];
+            // SAFETY: the tile is elements start..start+len of the block
+            // (eval_tiles' order), inside the region (the caller's promise).
+            unsafe { scatter(ptr, &dst.strides, shape, dst.contiguous, start, src, &mut idx) };
+            start += len;
+            Ok(())
+        })
     })
 }
 

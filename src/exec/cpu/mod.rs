@@ -22,6 +22,7 @@ pub mod io_pool;
 pub mod prefetch;
 pub mod linalg;
 pub mod lu;
+pub mod out_buf;
 pub mod reduce;
 pub mod run_task;
 pub mod scalar_ops;
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use chunk::Chunk;
 use io_pool::{CloseOnDrop, IoPool};
+use out_buf::OutSlot;
 use prefetch::Prefetch;
 use run_task::{Output, Value};
 use source::{ReadIo, Reads};
@@ -116,9 +118,28 @@ fn reads_stores(g: &TaskGraph) -> bool {
 pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, Stats)> {
     let n = g.ntasks();
     let t0 = Instant::now();
-    // results are written into preallocated arrays as their blocks finish
-    // (an output of one block is its block; larger ones are assembled)
-    let outputs: Vec<Mutex<Option<Chunk>>> = g.outputs.iter().map(|_| Mutex::new(None)).collect();
+    // an output of several blocks, all made, is allocated now and its
+    // blocks are written in place (a fused program's tiles go straight
+    // there); an output of one block is its block
+    let outputs: Vec<OutSlot> = g
+        .outputs
+        .iter()
+        .map(|&l| {
+            let first = g.first_task(l);
+            let whole = cfg.sink.is_none() && (first..first + g.layers[l].ntasks()).all(|t| s.priority[t] != u32::MAX);
+            OutSlot::new(&g.layers[l], whole)
+        })
+        .collect();
+    // per layer: the output it alone makes, when that is written in place
+    let in_place_of: Vec<Option<usize>> = (0..g.layers.len())
+        .map(|l| {
+            let mut of = g.outputs.iter().enumerate().filter(|&(_, &o)| o == l).map(|(i, _)| i);
+            match (of.next(), of.next()) {
+                (Some(i), None) if outputs[i].in_place().is_some() => Some(i),
+                _ => None,
+            }
+        })
+        .collect();
     let mut ready = BTreeSet::new();
     for &t in &s.order {
         if s.n_deps[t as usize] == 0 {
@@ -253,7 +274,20 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                 }
             }
             // a bug in a kernel must not take the process down or hang the other workers
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_task::run(g, layer, &block, &deps, &inputs, reads)))
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Option<Output>> {
+                // a block only its output reads is made in its place there
+                if let Some(buf) = in_place_of[layer].filter(|_| s.consumers[task] == 1).and_then(|i| outputs[i].in_place()) {
+                    let l = &g.layers[layer];
+                    let shape = l.chunks.as_ref().map(|c| c.block_shape(&block)).unwrap_or_default();
+                    let region = buf.region(&out_buf::block_start(l, &block)?, &shape)?;
+                    // SAFETY: each task runs once, and blocks' regions are disjoint
+                    if unsafe { run_task::run_into(g, layer, &block, &inputs, reads, &region)? } {
+                        buf.wrote(shape.iter().product());
+                        return Ok(None);
+                    }
+                }
+                run_task::run(g, layer, &block, &deps, &inputs, reads).map(Some)
+            }))
                 .unwrap_or_else(|p| {
                     let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
                     Err(Error::Execution(format!(
@@ -265,6 +299,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
             inputs.clear();
             // write output blocks outside the state lock
             let result = result.and_then(|out| {
+                let Some(out) = out else { return Ok(None) };
                 let v = match out {
                     Output::New(v) => Arc::new(v),
                     Output::Same(v) => v,
@@ -278,11 +313,11 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                             }
                             continue;
                         }
-                        let mut o = outputs[i].lock().unwrap_or_else(|e| e.into_inner());
-                        crate::exec::outputs::assemble(&mut o, &g.layers[l], &block, std::borrow::Cow::Borrowed(v.block()?))?;
+                        // SAFETY: each task runs once, so each block is put once
+                        unsafe { outputs[i].put(&g.layers[l], &block, v.block()?)? };
                     }
                 }
-                Ok(v)
+                Ok(Some(v))
             });
             let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
             st.running -= 1;
@@ -299,7 +334,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     let outs = output_layers.iter().filter(|(l, _)| *l == layer).count() as u32;
                     let keep = st.remaining[task] - outs;
                     st.remaining[task] = keep;
-                    if keep > 0 {
+                    if let Some(v) = v.filter(|_| keep > 0) {
                         st.held_bytes += v.nbytes();
                         st.count(&v, 1);
                         st.values[task] = Some(v);
@@ -380,6 +415,6 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
     if cfg.sink.is_some() {
         return Ok((Vec::new(), stats));
     }
-    let assembled = outputs.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
+    let assembled: Vec<Option<Chunk>> = outputs.into_iter().map(OutSlot::finish).collect::<Result<_>>()?;
     Ok((crate::exec::outputs::collect(g, assembled), stats))
 }

@@ -8,6 +8,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use super::chunk::{typed, Chunk, HostElement};
 use super::gather;
 use super::interp::{self, TileInput};
+use super::out_buf::Region;
 use super::reduce::{self, Partial};
 use super::scalar_ops::Arith;
 use super::source::{source_block, stored_read, RandomBlock, ReadReq, Reads};
@@ -201,6 +202,26 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
 /// A user block function: assemble each input's region, call, check the
 /// result's shape and type, cut the halo.
 #[allow(clippy::too_many_arguments)]
+/// Compute task (`layer`, `block`) straight into `dst`, its block's region
+/// of an output array, when the layer's kind allows it (a fused program
+/// over the block): true when written; false, with nothing written, when
+/// the caller must [`run`] the task and copy its block.
+///
+/// # Safety
+/// Nothing else reads or writes the region while this runs.
+pub unsafe fn run_into(g: &TaskGraph, layer: LayerId, block: &[usize], inputs: &[Arc<Value>], reads: Reads<'_>, dst: &Region) -> Result<bool> {
+    match &g.layers[layer].kind {
+        LayerKind::Map { program, inputs: refs } if !program.is_identity() => {
+            let made = make_inline(refs, block, reads)?;
+            let ins = gather_inputs(refs, &made, inputs)?;
+            // SAFETY: the caller's promise
+            unsafe { interp::eval_into(program, &ins, dst)? };
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 fn run_block_fn(
     func: &crate::expr::BlockFunc,
     gins: &[crate::task::GatherInput],
