@@ -123,14 +123,54 @@ unsafe fn gather<T: Copy>(ptr: *const T, strides: &[isize], shape: &[usize], con
 /// # Safety
 /// `ptr`/`strides` must describe a live view of `shape` that nothing else
 /// accesses meanwhile, and the range must be inside it.
-unsafe fn scatter<T: Copy>(ptr: *mut T, strides: &[isize], shape: &[usize], contiguous: bool, start: usize, src: &[T], idx: &mut Vec<usize>) {
-    if contiguous {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), ptr.add(start), src.len());
+unsafe fn scatter<T: Copy>(ptr: *mut T, dst: &Region, start: usize, src: &[T], idx: &mut Vec<usize>) {
+    let copy = |from: &[T], to: *mut T| {
+        if dst.streaming {
+            copy_streaming(from.as_ptr() as *const u8, to as *mut u8, std::mem::size_of_val(from));
+        } else {
+            std::ptr::copy_nonoverlapping(from.as_ptr(), to, from.len());
+        }
+    };
+    if dst.contiguous {
+        copy(src, ptr.add(start));
         return;
     }
-    segments(strides, shape, start, src.len(), idx, |off, o, seg| {
-        std::ptr::copy_nonoverlapping(src[o..o + seg].as_ptr(), ptr.offset(off), seg);
-    });
+    segments(&dst.strides, &dst.shape, start, src.len(), idx, |off, o, seg| copy(&src[o..o + seg], ptr.offset(off)));
+}
+
+/// Copy `n` bytes with non-temporal stores where the destination is
+/// 16-byte aligned (they bypass the cache: no read of the destination
+/// lines first, no eviction of the inputs). Followed, before the data is
+/// read elsewhere, by [`streaming_done`].
+///
+/// # Safety
+/// As `copy_nonoverlapping`.
+unsafe fn copy_streaming(src: *const u8, dst: *mut u8, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+        let head = dst.align_offset(16).min(n);
+        std::ptr::copy_nonoverlapping(src, dst, head);
+        let mut i = head;
+        while i + 16 <= n {
+            // SAFETY: SSE2 is part of x86-64; dst + i is 16-byte aligned
+            _mm_stream_si128(dst.add(i) as *mut __m128i, _mm_loadu_si128(src.add(i) as *const __m128i));
+            i += 16;
+        }
+        std::ptr::copy_nonoverlapping(src.add(i), dst.add(i), n - i);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::ptr::copy_nonoverlapping(src, dst, n);
+}
+
+/// Order the non-temporal stores made so far before later stores (and so
+/// before the task's completion is published).
+fn streaming_done() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86-64
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
 }
 
 fn internal(what: &str) -> Error {
@@ -434,11 +474,15 @@ pub unsafe fn eval_into(prog: &Program, inputs: &[TileInput], dst: &Region) -> R
             let src = &T::buf(b)?[..len];
             // SAFETY: the tile is elements start..start+len of the block
             // (eval_tiles' order), inside the region (the caller's promise).
-            unsafe { scatter(ptr, &dst.strides, shape, dst.contiguous, start, src, &mut idx) };
+            unsafe { scatter(ptr, dst, start, src, &mut idx) };
             start += len;
             Ok(())
         })
-    })
+    })?;
+    if dst.streaming {
+        streaming_done();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -498,6 +542,47 @@ mod tests {
             assert_eq!(a.shape(), &shape);
             assert_eq!(a, b);
         }
+    }
+
+    #[test]
+    fn blocks_evaluated_into_their_output_regions_equal_eval() {
+        use super::super::out_buf::OutBuf;
+        // a 5 x 2300 i32 output (rows of odd byte length: stores start
+        // unaligned) from blocks of rows 2/3 and columns 1000/1300, written
+        // with plain and with non-temporal stores
+        let (rows, cols) = ([2, 3], [1000, 1300]);
+        let mut p = Program::with_inputs(vec![DType::I32]);
+        let x = p.input(0);
+        let c = p.constant(Scalar::I32(3));
+        let m = p.binary(BinaryOp::Mul, x, c);
+        let p = p.finish(m);
+        for streaming in [false, true] {
+            let out = OutBuf::new(DType::I32, &[5, 2300]);
+            let mut want = ndarray::Array2::<i32>::zeros((5, 2300));
+            for (bi, &r) in rows.iter().enumerate() {
+                for (bj, &c) in cols.iter().enumerate() {
+                    let start = [bi * rows[0], bj * cols[0]];
+                    let a = Chunk::I32(ArrayD::from_shape_fn(IxDyn(&[r, c]), |i| (i[0] * 10_000 + i[1]) as i32 + 7 * bj as i32));
+                    let mut reg = out.region(&start, &[r, c]).unwrap();
+                    assert!(!reg.contiguous);
+                    reg.streaming = streaming;
+                    unsafe { eval_into(&p, &[TileInput::Block(&a)], &reg).unwrap() };
+                    out.wrote(r * c);
+                    let Chunk::I32(e) = eval(&p, &[TileInput::Block(&a)], &[r, c]).unwrap() else { panic!() };
+                    want.slice_mut(ndarray::s![start[0]..start[0] + r, start[1]..start[1] + c]).assign(&e);
+                }
+            }
+            let Chunk::I32(got) = out.finish().unwrap() else { panic!() };
+            assert_eq!(got, want.into_dyn(), "streaming {streaming}");
+        }
+        // a contiguous region (whole rows), and a program of another dtype is refused
+        let out = OutBuf::new(DType::I32, &[4, 3]);
+        let a = Chunk::I32(ArrayD::from_shape_fn(IxDyn(&[2, 3]), |i| (i[0] * 3 + i[1]) as i32));
+        let reg = out.region(&[2, 0], &[2, 3]).unwrap();
+        assert!(reg.contiguous);
+        unsafe { eval_into(&p, &[TileInput::Block(&a)], &reg).unwrap() };
+        let other = OutBuf::new(DType::I64, &[4, 3]);
+        assert!(unsafe { eval_into(&p, &[TileInput::Block(&a)], &other.region(&[0, 0], &[2, 3]).unwrap()) }.is_err());
     }
 
     #[test]

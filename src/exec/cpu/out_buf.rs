@@ -50,7 +50,14 @@ pub struct Region {
     pub dtype: DType,
     /// Whether the region is one run of consecutive elements.
     pub contiguous: bool,
+    /// Whether writes should bypass the cache (the array is larger than
+    /// [`STREAMING_BYTES`]).
+    pub streaming: bool,
 }
+
+/// Outputs of more bytes than this are written with non-temporal stores:
+/// larger than the caches, they would only evict the inputs.
+pub const STREAMING_BYTES: usize = 64 << 20;
 
 impl OutBuf {
     /// An uninitialised array of `dtype` and `shape`.
@@ -58,7 +65,11 @@ impl OutBuf {
         crate::dispatch_dtype!(dtype, T => {
             let mut a = ArrayD::<T>::uninit(IxDyn(shape));
             let ptr = a.as_mut_ptr() as *mut u8;
-            let strides = a.strides().to_vec();
+            // row-major strides, also over axes of length 0 and 1
+            let mut strides = vec![1isize; shape.len()];
+            for k in (0..shape.len().saturating_sub(1)).rev() {
+                strides[k] = strides[k + 1] * shape[k + 1] as isize;
+            }
             OutBuf { dtype, shape: shape.to_vec(), strides, ptr, owner: Box::new(a), written: AtomicUsize::new(0) }
         })
     }
@@ -87,7 +98,8 @@ impl OutBuf {
         // SAFETY: the block lies inside the array (checked above), so the
         // offset stays inside its allocation.
         let ptr = unsafe { self.ptr.offset(off * size) };
-        Ok(Region { ptr, strides: self.strides.clone(), shape: shape.to_vec(), dtype: self.dtype, contiguous })
+        let streaming = self.shape.iter().product::<usize>() * self.dtype.size() > STREAMING_BYTES;
+        Ok(Region { ptr, strides: self.strides.clone(), shape: shape.to_vec(), dtype: self.dtype, contiguous, streaming })
     }
 
     /// Record that `n` more elements were written.
