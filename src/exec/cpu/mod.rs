@@ -13,6 +13,12 @@
 //! for writing, are each bounded by the I/O buffer (`Executor::io_buffer`,
 //! at most an eighth of the memory limit) and count against the memory
 //! limit. The run returns after the last queued write has finished.
+//!
+//! A result of several blocks is allocated once, before the run, and each
+//! block is written into its place by the task that makes it, without a lock
+//! ([`out_buf`]); a fused program writes its tiles straight there, so the
+//! block never exists on its own. Results larger than the caches are
+//! written with non-temporal stores.
 
 pub mod blockfn;
 pub mod chunk;

@@ -199,9 +199,6 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
     }
 }
 
-/// A user block function: assemble each input's region, call, check the
-/// result's shape and type, cut the halo.
-#[allow(clippy::too_many_arguments)]
 /// Compute task (`layer`, `block`) straight into `dst`, its block's region
 /// of an output array, when the layer's kind allows it (a fused program
 /// over the block): true when written; false, with nothing written, when
@@ -222,6 +219,9 @@ pub unsafe fn run_into(g: &TaskGraph, layer: LayerId, block: &[usize], inputs: &
     }
 }
 
+/// A user block function: assemble each input's region, call, check the
+/// result's shape and type, cut the halo.
+#[allow(clippy::too_many_arguments)]
 fn run_block_fn(
     func: &crate::expr::BlockFunc,
     gins: &[crate::task::GatherInput],
