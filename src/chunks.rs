@@ -184,6 +184,10 @@ impl Chunks {
     pub fn block_shape(&self, idx: &[usize]) -> Vec<usize> {
         idx.iter().zip(&self.sizes).map(|(&i, s)| s[i]).collect()
     }
+    /// Index of the first element of the block at a multi-index.
+    pub fn block_start(&self, idx: &[usize]) -> Vec<usize> {
+        (0..idx.len()).map(|k| self.offset(k, idx[k])).collect()
+    }
     /// Start offset of block `i` along `axis`.
     pub fn offset(&self, axis: usize, i: usize) -> usize {
         self.sizes[axis][..i].iter().sum()
@@ -267,6 +271,15 @@ pub fn linear_index(idx: &[usize], numblocks: &[usize]) -> usize {
         lin = lin * n + i;
     }
     lin
+}
+
+/// Row-major strides (in elements) of `shape`, also over axes of length 0 and 1.
+pub fn row_major_strides(shape: &[usize]) -> Vec<usize> {
+    let mut st = vec![1usize; shape.len()];
+    for k in (0..shape.len().saturating_sub(1)).rev() {
+        st[k] = st[k + 1] * shape[k + 1];
+    }
+    st
 }
 
 /// Multi-index of a row-major linear block index.

@@ -17,7 +17,7 @@ pub(crate) fn assemble(o: &mut Option<Chunk>, layer: &Layer, block: &[usize], c:
         *o = Some(if standard { c.into_owned() } else { c.to_standard() });
         return Ok(());
     }
-    let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
+    let start = chunks.block_start(block);
     o.get_or_insert_with(|| Chunk::zeros(layer.dtype, &chunks.shape())).assign_at(&start, &c)
 }
 

@@ -65,7 +65,7 @@ impl Executor {
         let start_of = |lin: usize| {
             let mut b = Vec::new();
             crate::chunks::multi_index(lin, &grid, &mut b);
-            let start: Vec<usize> = (0..b.len()).map(|k| out_chunks.offset(k, b[k])).collect();
+            let start = out_chunks.block_start(&b);
             (start, out_chunks.block_shape(&b))
         };
         let wanted = |_: usize, lin: usize| {
@@ -76,7 +76,7 @@ impl Executor {
             !writer.region_present(&start, &shape)
         };
         let sink = |_: usize, b: &[usize], c: &Chunk| -> Result<()> {
-            let start: Vec<usize> = (0..b.len()).map(|k| out_chunks.offset(k, b[k])).collect();
+            let start = out_chunks.block_start(b);
             crate::with_chunk!(c, v, _T => writer.write_region(&start, v.view()))
         };
         let (_, stats) = self.run_graph(&tg, &wanted, Some(&sink))?;

@@ -283,12 +283,10 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<Option<Output>> {
                 // a block only its output reads is made in its place there
                 if let Some(buf) = in_place_of[layer].filter(|_| s.consumers[task] == 1).and_then(|i| outputs[i].in_place()) {
-                    let l = &g.layers[layer];
-                    let shape = l.chunks.as_ref().map(|c| c.block_shape(&block)).unwrap_or_default();
-                    let region = buf.region(&out_buf::block_start(l, &block)?, &shape)?;
+                    let region = buf.block_region(&g.layers[layer], &block)?;
                     // SAFETY: each task runs once, and blocks' regions are disjoint
                     if unsafe { run_task::run_into(g, layer, &block, &inputs, reads, &region)? } {
-                        buf.wrote(shape.iter().product());
+                        buf.wrote(region.shape.iter().product());
                         return Ok(None);
                     }
                 }

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use ndarray::{ArrayD, IxDyn};
 
 use super::chunk::{typed, Chunk, HostElement};
+use crate::chunks::Chunks;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::task::Layer;
@@ -65,17 +66,9 @@ impl OutBuf {
         crate::dispatch_dtype!(dtype, T => {
             let mut a = ArrayD::<T>::uninit(IxDyn(shape));
             let ptr = a.as_mut_ptr() as *mut u8;
-            // row-major strides, also over axes of length 0 and 1
-            let mut strides = vec![1isize; shape.len()];
-            for k in (0..shape.len().saturating_sub(1)).rev() {
-                strides[k] = strides[k + 1] * shape[k + 1] as isize;
-            }
+            let strides = crate::chunks::row_major_strides(shape).into_iter().map(|s| s as isize).collect();
             OutBuf { dtype, shape: shape.to_vec(), strides, ptr, owner: Box::new(a), written: AtomicUsize::new(0) }
         })
-    }
-
-    pub fn dtype(&self) -> DType {
-        self.dtype
     }
 
     /// The region of the block of `shape` whose first element is at `start`.
@@ -100,6 +93,12 @@ impl OutBuf {
         let ptr = unsafe { self.ptr.offset(off * size) };
         let streaming = self.shape.iter().product::<usize>() * self.dtype.size() > STREAMING_BYTES;
         Ok(Region { ptr, strides: self.strides.clone(), shape: shape.to_vec(), dtype: self.dtype, contiguous, streaming })
+    }
+
+    /// The region of block `block` of output layer `layer`.
+    pub fn block_region(&self, layer: &Layer, block: &[usize]) -> Result<Region> {
+        let c = chunks_of(layer)?;
+        self.region(&c.block_start(block), &c.block_shape(block))
     }
 
     /// Record that `n` more elements were written.
@@ -181,11 +180,8 @@ impl OutSlot {
                 let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
                 crate::exec::outputs::assemble(&mut o, layer, block, std::borrow::Cow::Borrowed(c))
             }
-            OutSlot::InPlace(b) => {
-                let start = block_start(layer, block)?;
-                // SAFETY: the caller's promise
-                unsafe { b.put(&start, c) }
-            }
+            // SAFETY: the caller's promise
+            OutSlot::InPlace(b) => unsafe { b.put(&chunks_of(layer)?.block_start(block), c) },
         }
     }
 
@@ -198,10 +194,8 @@ impl OutSlot {
     }
 }
 
-/// The index of the first element of block `block` of `layer`.
-pub fn block_start(layer: &Layer, block: &[usize]) -> Result<Vec<usize>> {
-    let c = layer.chunks.as_ref().ok_or_else(|| Error::Execution("internal: output layer without chunks".into()))?;
-    Ok((0..block.len()).map(|k| c.offset(k, block[k])).collect())
+fn chunks_of(layer: &Layer) -> Result<&Chunks> {
+    layer.chunks.as_ref().ok_or_else(|| Error::Execution("internal: output layer without chunks".into()))
 }
 
 impl Region {

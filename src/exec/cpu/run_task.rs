@@ -114,7 +114,7 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
         LayerKind::Rechunk { in_chunks, .. } => {
             let out_chunks = l.chunks.as_ref().expect("rechunk layers have chunks");
             let shape = out_chunks.block_shape(block);
-            let start: Vec<usize> = (0..block.len()).map(|k| out_chunks.offset(k, block[k])).collect();
+            let start = out_chunks.block_start(block);
             let mut bidx = Vec::new();
             // a block that is exactly one input block is passed on
             if inputs.len() == 1 {

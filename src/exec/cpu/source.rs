@@ -127,7 +127,7 @@ pub fn source_block(
     reads: Reads<'_>,
 ) -> Result<Chunk> {
     let bshape = chunks.block_shape(block);
-    let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
+    let start = chunks.block_start(block);
     match src {
         // in-memory blocks are shared, not made: the executor hands them out
         Source::Data(_) => Err(Error::Execution("internal: in-memory blocks are not generated".into())),
@@ -186,18 +186,14 @@ impl RandomBlock {
     /// The generator of block `block` of `src`, when `src` is random.
     pub fn new(src: &Source, shape: &[usize], chunks: &Chunks, block: &[usize]) -> Option<RandomBlock> {
         let Source::Random { dist, a, b, seed } = src else { return None };
-        let nd = shape.len();
-        let mut strides = vec![1u64; nd];
-        for k in (0..nd.saturating_sub(1)).rev() {
-            strides[k] = strides[k + 1] * shape[k + 1] as u64;
-        }
+        let strides = crate::chunks::row_major_strides(shape).into_iter().map(|s| s as u64).collect();
         Some(RandomBlock {
             dist: *dist,
             a: *a,
             b: *b,
             seed: *seed,
             strides,
-            start: (0..nd).map(|k| chunks.offset(k, block[k])).collect(),
+            start: chunks.block_start(block),
             shape: chunks.block_shape(block),
         })
     }

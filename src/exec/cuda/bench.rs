@@ -126,12 +126,8 @@ pub fn fused_grid(dev: &Device, program: &Program, inputs: &[Arc<DevChunk>], sha
     if inputs.len() != program.n_inputs() || inputs.iter().any(|c| c.shape != shape) {
         return Err(Error::Value(format!("fused benchmark: {} inputs of shape {shape:?} wanted", program.n_inputs())));
     }
-    let nd = shape.len();
     let mut meta: Vec<i64> = shape.iter().map(|&s| s as i64).collect();
-    let mut st = vec![1i64; nd];
-    for k in (0..nd.saturating_sub(1)).rev() {
-        st[k] = st[k + 1] * shape[k + 1] as i64;
-    }
+    let st: Vec<i64> = crate::chunks::row_major_strides(shape).into_iter().map(|s| s as i64).collect();
     for _ in inputs {
         meta.extend_from_slice(&st);
     }

@@ -129,11 +129,7 @@ fn grid_capped(n: usize, max_blocks: usize) -> LaunchConfig {
 
 /// Row-major strides (in elements) of `shape`.
 fn row_major(shape: &[usize]) -> Vec<i64> {
-    let mut st = vec![1i64; shape.len()];
-    for k in (0..shape.len().saturating_sub(1)).rev() {
-        st[k] = st[k + 1] * shape[k + 1] as i64;
-    }
-    st
+    crate::chunks::row_major_strides(shape).into_iter().map(|s| s as i64).collect()
 }
 
 /// The bits of a scalar in an unsigned integer of its size.
@@ -191,7 +187,7 @@ impl Gpu<'_> {
     /// A generated source block on the device, or `Unsupported`.
     fn source(&self, src: &Source, full_shape: &[usize], chunks: &Chunks, block: &[usize], dtype: DType) -> DevResult<DevChunk> {
         let shape = chunks.block_shape(block);
-        let start: Vec<usize> = (0..block.len()).map(|k| chunks.offset(k, block[k])).collect();
+        let start = chunks.block_start(block);
         match src {
             Source::Full(v) if v.dtype() == dtype => Ok(self.fill(&shape, *v)?),
             Source::Random { dist, a, b, seed } if dtype == DType::F64 => {
