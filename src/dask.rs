@@ -44,7 +44,7 @@
 //! | `da.diag(v)`, `x.diagonal(k)` | [`diag(&v, k)`](crate::diag), `x.diagonal(k)?` | 2-d |
 //! | `x.map_blocks(f)`, `x.map_blocks(f, chunks=...)` | `x.map_blocks(f)?`, `x.map_blocks_with_chunks(chunks, f)?` | `f` is a Rust closure over `ArrayViewD` |
 //! | `da.blockwise(f, "ik", x, "ij", y, "jk")` | [`blockwise("ik", &[(&x, "ij"), (&y, "jk")], f)`](crate::blockwise) | contracted letters arrive whole (dask's `concatenate=True`) |
-//! | `x.map_overlap(f, depth, boundary)` | `x.map_overlap(&depth, Boundary::Reflect, f)?` | one task per block: halo assembled, `f` called, halo trimmed |
+//! | `x.map_overlap(f, depth, boundary)` | `x.map_overlap(&depth, Boundary::Reflect, f)?` | one task per block: halo assembled (a random input generated in the task, halo included), `f` called, halo trimmed |
 //! | `da.coarsen(np.mean, x, {0: 5})` | `x.coarsen(&[5, 1], false)?.mean()?` | any reduction over the windows |
 //! | rechunker's `rechunk(source, target_chunks, max_mem, ...)` | `Executor::rechunk_zarr`, `floe rechunk` | intermediate store when a direct copy cannot fit |
 //! | `a @ b`, `da.matmul`, `da.dot`, `da.tensordot(a, b, axes=(ia, ib))` | `a.matmul(&b)?`, `a.dot(&b)?`, [`tensordot(&a, &b, &ia, &ib)`](crate::tensordot) | block products summed as a tree (`split_every`); ≥ 3-d operands: NumPy's batched rules (batch axes broadcast) |

@@ -12,7 +12,7 @@ use crate::chunks::Chunks;
 use crate::expr::build::{is_broadcast_axis, layout};
 use crate::dtype::Scalar;
 use crate::expr::blocks::{halo_positions, Edge};
-use crate::expr::{ExprGraph, InAxis, NodeRef, Op, ReduceSpec};
+use crate::expr::{ExprGraph, InAxis, NodeRef, Op, ReduceSpec, Source};
 use crate::task::{AxisSource, GatherInput, Inline, InputRef, Layer, LayerId, LayerKind, TaskGraph};
 
 /// Knobs of the lowering.
@@ -55,7 +55,7 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
         let mut local = HashMap::new();
         if !inlines {
             for i in n.inputs() {
-                if generated(i) {
+                if generated(i) && !gathered_in_place(&n, i) {
                     let l = lower_node(&mut tg, i, &layer_of, opts);
                     local.insert(i.id, l);
                 }
@@ -72,6 +72,16 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
     }
     tg.outputs = g.roots.iter().map(|r| layer_of[&r.id]).collect();
     tg
+}
+
+/// A random f64 source read by a block function (`map_blocks`,
+/// `map_overlap`, `blockwise`): each task generates the region it reads
+/// (for `map_overlap`, its block and halo) instead of holding the source's
+/// blocks until every neighbour has read them.
+fn gathered_in_place(n: &NodeRef, input: &NodeRef) -> bool {
+    matches!(n.op, Op::MapBlocks { .. })
+        && matches!(input.op, Op::Source(Source::Random { .. }))
+        && input.dtype == crate::dtype::DType::F64
 }
 
 fn array_layer(n: &NodeRef, kind: LayerKind) -> Layer {
@@ -184,7 +194,7 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
                     }
                 })
                 .collect();
-            let input = GatherInput { layer: layer_of[&input.id], in_chunks: input.chunks.clone(), axes, fill: *fill };
+            let input = GatherInput { layer: layer_of[&input.id], in_chunks: input.chunks.clone(), axes, fill: *fill, inline: None };
             tg.push(array_layer(n, LayerKind::Gather { input }))
         }
         Op::MapBlocks { func, inputs, axes, halo } => {
@@ -204,7 +214,14 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
                     })
                     .collect();
                 let fill = halo.as_ref().map(|h| h.fill).unwrap_or_else(|| Scalar::F64(0.0).cast(inp.dtype));
-                gin.push(GatherInput { layer: layer_of[&inp.id], in_chunks: inp.chunks.clone(), axes: sources, fill });
+                let (layer, inline) = match (layer_of.get(&inp.id), &inp.op) {
+                    (Some(&l), _) => (l, None),
+                    (None, Op::Source(s)) => {
+                        (usize::MAX, Some(Inline { source: s.clone(), shape: inp.shape.clone(), chunks: inp.chunks.clone(), dtype: inp.dtype }))
+                    }
+                    (None, _) => unreachable!("only generated sources have no layer"),
+                };
+                gin.push(GatherInput { layer, in_chunks: inp.chunks.clone(), axes: sources, fill, inline });
             }
             let trim = halo.as_ref().map(|h| {
                 (0..n.shape.len())

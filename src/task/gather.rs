@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::chunks::Chunks;
 use crate::dtype::Scalar;
 
-use super::{LayerId, TaskGraph, TaskId};
+use super::{Inline, LayerId, TaskGraph, TaskId};
 
 /// Where one axis of an input region comes from, for a task block.
 #[derive(Clone, Debug)]
@@ -48,13 +48,30 @@ impl AxisSource {
 }
 
 /// One input of a gather or block-function task: a region of layer `layer`
-/// (chunked as `in_chunks`) chosen per axis.
-#[derive(Clone, Debug)]
+/// (chunked as `in_chunks`) chosen per axis, or of a random source made
+/// inside the task (`inline`).
+#[derive(Clone)]
 pub struct GatherInput {
+    /// The producing layer (unused when `inline` is set).
     pub layer: LayerId,
     pub in_chunks: Chunks,
     pub axes: Vec<AxisSource>,
     pub fill: Scalar,
+    /// A random source read only here: the task generates exactly the
+    /// region it reads (a block and its halo), and depends on no task.
+    pub inline: Option<Inline>,
+}
+
+impl std::fmt::Debug for GatherInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatherInput")
+            .field("layer", &self.layer)
+            .field("in_chunks", &self.in_chunks)
+            .field("axes", &self.axes)
+            .field("fill", &self.fill)
+            .field("inline", &self.inline.is_some())
+            .finish()
+    }
 }
 
 impl GatherInput {
@@ -81,6 +98,9 @@ impl GatherInput {
     /// The input tasks of task block `block`, row-major over the per-axis
     /// block lists (the order the executor expects them in).
     pub fn deps(&self, g: &TaskGraph, block: &[usize], out: &mut Vec<TaskId>) {
+        if self.inline.is_some() {
+            return;
+        }
         let nd = self.axes.len();
         let mut ones = vec![[0usize; 1]; nd];
         let lists: Vec<Vec<usize>> = (0..nd).map(|k| self.blocks_along(k, block, &mut ones[k]).to_vec()).collect();

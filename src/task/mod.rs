@@ -136,18 +136,22 @@ impl LayerKind {
             LayerKind::BroadcastTo { .. } => "broadcast".into(),
             LayerKind::Diagonal { .. } => "diagonal".into(),
             LayerKind::Diag { .. } => "diag".into(),
-            LayerKind::MapBlocks { func, .. } => func.name.clone(),
+            LayerKind::MapBlocks { func, inputs, .. } => {
+                format!("{}{}", func.name, inline_list(inputs.iter().filter_map(|i| i.inline.as_ref())))
+            }
             LayerKind::Linalg(l) => l.name(),
         }
     }
 }
 
 fn inline_names(inputs: &[InputRef]) -> String {
-    let names: Vec<String> = inputs
-        .iter()
-        .filter_map(|i| i.inline.as_ref())
-        .map(|s| LayerKind::Source { source: s.source.clone(), shape: s.shape.clone() }.name())
-        .collect();
+    inline_list(inputs.iter().filter_map(|i| i.inline.as_ref()))
+}
+
+/// " <- inline a, b" for the sources made inside a layer's tasks ("" for none).
+fn inline_list<'a>(inlines: impl Iterator<Item = &'a Inline>) -> String {
+    let names: Vec<String> =
+        inlines.map(|s| LayerKind::Source { source: s.source.clone(), shape: s.shape.clone() }.name()).collect();
     if names.is_empty() {
         String::new()
     } else {

@@ -8,6 +8,7 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 
 use super::chunk::{typed, Chunk, HostElement};
 use super::run_task::Value;
+use super::source::RandomBlock;
 use crate::chunks::{for_each_in_box, Chunks};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -109,6 +110,66 @@ pub fn assemble<'a>(inp: &GatherInput, block: &[usize], vals: &'a [Arc<Value>]) 
     })
 }
 
+/// The region of input `inp` that task `block` reads, generated: `inp` is
+/// an inline random source (see `GatherInput::inline`), `gen` its whole
+/// array. Each run of consecutive positions along the last axis is one
+/// `fill_run` of the generator; positions outside the array (-1) take the
+/// fill value. Nothing is copied from other blocks.
+pub fn generate(inp: &GatherInput, block: &[usize], gen: &RandomBlock) -> Result<Chunk> {
+    let nd = inp.axes.len();
+    let pos: Vec<Cow<[i64]>> = (0..nd)
+        .map(|k| match &inp.axes[k] {
+            AxisSource::Block(o) => {
+                let (s, n) = (inp.in_chunks.offset(k, block[*o]) as i64, inp.in_chunks.axis(k)[block[*o]] as i64);
+                Cow::Owned((s..s + n).collect())
+            }
+            AxisSource::Single => Cow::Owned((0..inp.in_chunks.axis(k)[0] as i64).collect()),
+            AxisSource::Positions { out_axis, pos, .. } => Cow::Borrowed(pos[block[*out_axis]].as_slice()),
+        })
+        .collect();
+    let shape: Vec<usize> = pos.iter().map(|p| p.len()).collect();
+    let n: usize = shape.iter().product();
+    let crate::dtype::Prim::F(fill) = inp.fill.prim() else {
+        return Err(Error::Execution("internal: a generated region that is not f64".into()));
+    };
+    let strides = gen.strides();
+    let mut v: Vec<f64> = Vec::with_capacity(n);
+    if n > 0 {
+        let (outer, last) = shape.split_at(nd.saturating_sub(1));
+        let row_pos: &[i64] = if nd == 0 { &[0] } else { &pos[nd - 1] };
+        let row_stride = if nd == 0 { 1 } else { strides[nd - 1] as i64 };
+        let row_len = last.first().copied().unwrap_or(1);
+        let ranges: Vec<(usize, usize)> = outer.iter().map(|&m| (0, m)).collect();
+        for_each_in_box(&ranges, |i| {
+            let at = v.len();
+            v.resize(at + row_len, fill);
+            let row = &mut v[at..];
+            // the flat index of the row's position 0; None: outside the array
+            let mut base = Some(0i64);
+            for (k, &ik) in i.iter().enumerate() {
+                let p = pos[k][ik];
+                base = base.filter(|_| p >= 0).map(|b| b + p * strides[k] as i64);
+            }
+            let Some(base) = base else { return };
+            let mut j = 0;
+            while j < row_len {
+                if row_pos[j] < 0 {
+                    j += 1;
+                    continue;
+                }
+                let mut e = j + 1;
+                while e < row_len && row_pos[e] == row_pos[e - 1] + 1 {
+                    e += 1;
+                }
+                gen.fill_run((base + row_pos[j] * row_stride) as u64, &mut row[j..e]);
+                j = e;
+            }
+        });
+    }
+    let a = ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Execution(format!("internal: {e}")))?;
+    Ok(Chunk::F64(a))
+}
+
 /// A block with its axes reordered (standard layout).
 pub fn transpose(c: &Chunk, perm: &[usize]) -> Chunk {
     crate::with_chunk!(c, a, T => T::wrap(a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned()))
@@ -181,6 +242,7 @@ mod tests {
             in_chunks: Chunks::new(&[10], vec![vec![4, 6]]).unwrap(),
             axes: vec![AxisSource::positions(0, vec![vec![0, 1, 2, 3, 4, 5, -1, 9, 8, 7, 7]], &[4, 6])],
             fill: Scalar::F64(0.0),
+            inline: None,
         };
         let (runs, n, l) = axis_runs(&inp, 0, &[0]);
         assert_eq!((n, l), (11, 2));

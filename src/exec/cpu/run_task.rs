@@ -244,7 +244,14 @@ fn run_block_fn(
         gi.deps(g, block, &mut deps);
         let vals = &inputs[at..at + deps.len()];
         at += deps.len();
-        regions.push(gather::assemble(gi, block, vals)?);
+        regions.push(match &gi.inline {
+            None => gather::assemble(gi, block, vals)?,
+            Some(s) => {
+                let gen = RandomBlock::whole(&s.source, &s.shape)
+                    .ok_or_else(|| Error::Execution("internal: an inline gathered source that is not random".into()))?;
+                Cow::Owned(gather::generate(gi, block, &gen)?)
+            }
+        });
     }
     let refs: Vec<&Chunk> = regions.iter().map(|c| c.as_ref()).collect();
     let out = (f.0)(&refs)?;

@@ -243,8 +243,20 @@ impl RandomBlock {
         }
     }
 
+    /// The whole array of random source `src` (of shape `shape`) as one
+    /// block, to read any region with [`RandomBlock::fill_run`].
+    pub fn whole(src: &Source, shape: &[usize]) -> Option<RandomBlock> {
+        let chunks = Chunks::new(shape, shape.iter().map(|&n| vec![n]).collect()).ok()?;
+        RandomBlock::new(src, shape, &chunks, &vec![0; shape.len()])
+    }
+
+    /// Row-major strides of the whole array, in elements.
+    pub fn strides(&self) -> &[u64] {
+        &self.strides
+    }
+
     /// Values at consecutive flat indices of the whole array from `flat`.
-    fn fill_run(&self, flat: u64, out: &mut [f64]) {
+    pub fn fill_run(&self, flat: u64, out: &mut [f64]) {
         match self.dist {
             Distribution::Uniform => {
                 rng::fill_uniform01(self.seed, flat, out);
