@@ -144,13 +144,12 @@ pub fn generate(inp: &GatherInput, block: &[usize], gen: &RandomBlock) -> Result
             let at = v.len();
             v.resize(at + row_len, fill);
             let row = &mut v[at..];
-            // the flat index of the row's position 0; None: outside the array
-            let mut base = Some(0i64);
-            for (k, &ik) in i.iter().enumerate() {
-                let p = pos[k][ik];
-                base = base.filter(|_| p >= 0).map(|b| b + p * strides[k] as i64);
+            // a row outside the array keeps the fill value
+            if i.iter().enumerate().any(|(k, &ik)| pos[k][ik] < 0) {
+                return;
             }
-            let Some(base) = base else { return };
+            // the flat index of the row's position 0
+            let base: i64 = i.iter().enumerate().map(|(k, &ik)| pos[k][ik] * strides[k] as i64).sum();
             let mut j = 0;
             while j < row_len {
                 if row_pos[j] < 0 {

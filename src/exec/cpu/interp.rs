@@ -261,17 +261,26 @@ fn float_unary<T: FloatFns>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
     Ok(())
 }
 
+/// Evaluate `$body` with `$f` bound to the element function (`T::add`, …)
+/// of arithmetic operation `$op`: the one list of them, for tiles and
+/// scalars alike (a function item, so the loops still inline it).
+macro_rules! with_arith_fn {
+    ($op:expr, $T:ident, $f:ident => $body:expr) => {
+        match $op {
+            BinaryOp::Add => { let $f = $T::add; $body }
+            BinaryOp::Sub => { let $f = $T::sub; $body }
+            BinaryOp::Mul => { let $f = $T::mul; $body }
+            BinaryOp::Div => { let $f = $T::div; $body }
+            BinaryOp::Pow => { let $f = $T::pow; $body }
+            BinaryOp::Max => { let $f = $T::maxn; $body }
+            BinaryOp::Min => { let $f = $T::minn; $body }
+            _ => return Err(internal("logical op on numbers")),
+        }
+    };
+}
+
 fn arith_binary<T: Arith>(op: BinaryOp, a: &[T], b: &[T], o: &mut [T]) -> Result<()> {
-    match op {
-        BinaryOp::Add => zip3(a, b, o, T::add),
-        BinaryOp::Sub => zip3(a, b, o, T::sub),
-        BinaryOp::Mul => zip3(a, b, o, T::mul),
-        BinaryOp::Div => zip3(a, b, o, T::div),
-        BinaryOp::Pow => zip3(a, b, o, T::pow),
-        BinaryOp::Max => zip3(a, b, o, T::maxn),
-        BinaryOp::Min => zip3(a, b, o, T::minn),
-        _ => return Err(internal("logical op on numbers")),
-    }
+    with_arith_fn!(op, T, f => zip3(a, b, o, f));
     Ok(())
 }
 
@@ -360,23 +369,7 @@ fn allocate_slots(prog: &Program) -> (Vec<usize>, Vec<DType>) {
 /// `o = a (op) s`, or with `rev` `o = s (op) a`, for a constant `s`: the
 /// same IEEE operations as over a tile of constants, without reading one.
 fn arith_scalar<T: Arith>(op: BinaryOp, a: &[T], s: T, rev: bool, o: &mut [T]) -> Result<()> {
-    match (op, rev) {
-        (BinaryOp::Add, false) => zip2(a, o, |x| T::add(x, s)),
-        (BinaryOp::Add, true) => zip2(a, o, |x| T::add(s, x)),
-        (BinaryOp::Sub, false) => zip2(a, o, |x| T::sub(x, s)),
-        (BinaryOp::Sub, true) => zip2(a, o, |x| T::sub(s, x)),
-        (BinaryOp::Mul, false) => zip2(a, o, |x| T::mul(x, s)),
-        (BinaryOp::Mul, true) => zip2(a, o, |x| T::mul(s, x)),
-        (BinaryOp::Div, false) => zip2(a, o, |x| T::div(x, s)),
-        (BinaryOp::Div, true) => zip2(a, o, |x| T::div(s, x)),
-        (BinaryOp::Max, false) => zip2(a, o, |x| T::maxn(x, s)),
-        (BinaryOp::Max, true) => zip2(a, o, |x| T::maxn(s, x)),
-        (BinaryOp::Min, false) => zip2(a, o, |x| T::minn(x, s)),
-        (BinaryOp::Min, true) => zip2(a, o, |x| T::minn(s, x)),
-        (BinaryOp::Pow, false) => zip2(a, o, |x| T::pow(x, s)),
-        (BinaryOp::Pow, true) => zip2(a, o, |x| T::pow(s, x)),
-        _ => return Err(internal("logical op on numbers")),
-    }
+    with_arith_fn!(op, T, f => if rev { zip2(a, o, |x| f(s, x)) } else { zip2(a, o, |x| f(x, s)) });
     Ok(())
 }
 
@@ -651,7 +644,7 @@ mod tests {
             assert_eq!(types[slot[r]], p.reg_dtype(r as u32));
             for a in operands(i) {
                 assert_ne!(slot[a], slot[r], "instruction {r} writes the slot of its operand {a}");
-                for (w, _) in ins.iter().enumerate().take(r).skip(a + 1) {
+                for w in a + 1..r {
                     assert_ne!(slot[w], slot[a], "{w} overwrites {a} before {r} reads it");
                 }
             }
