@@ -26,6 +26,7 @@
 //! | [`exec`] | [`Executor`] configuration; [`exec::cpu`]: the threaded scheduler, the tiled Program interpreter, block kernels, the I/O pool (read-ahead, write-behind) |
 //! | [`chunks`], [`dtype`], [`error`] | [`Chunks`]/[`ChunkSpec`], [`Element`]/[`DType`], the one [`Error`] |
 //! | [`rng`] | the counter-based (Philox) random streams |
+//! | [`simd`] | which instruction set (portable, AVX2, AVX-512) the CPU kernels use, detected at run time |
 //! | [`store`] | Zarr v2/v3 reading and v3 writing through `zarrs` (a leaf: no graphs); `Executor::to_zarr_with`, `Executor::rechunk_zarr` in [`exec`] |
 //! | [`alloc`] | [`HugePageAlloc`], an opt-in global allocator (huge pages for large chunk buffers) |
 //! | [`linalg`] | `matmul`/`tensordot` (tree-summed block products) and factorizations: TSQR, QR, SVD, randomized SVD, Cholesky, blocked LU with partial pivoting (`lu`, `solve`, `inv`), `solve_triangular`, lstsq, norm; NumPy's batched matmul |
@@ -47,6 +48,7 @@ pub mod linalg;
 pub mod lower;
 pub mod opt;
 pub mod rng;
+pub mod simd;
 pub mod store;
 pub mod task;
 

@@ -12,6 +12,7 @@ use super::out_buf::Region;
 use super::source::RandomBlock;
 use super::scalar_ops::{Arith, FloatFns};
 use super::vmath::VecFn;
+use crate::simd::Level;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, Instr, Program, UnaryOp};
@@ -177,17 +178,21 @@ fn internal(what: &str) -> Error {
     Error::Execution(format!("internal: {what} in a program"))
 }
 
-/// `o[i] = f(a[i])`. With AVX2 (checked at run time: the crate is built for
-/// baseline x86-64, SSE2) the loop is compiled for 256-bit vectors; the
-/// element operations are the same IEEE ones, so results are identical.
+/// `o[i] = f(a[i])`. The loop is compiled for the [`simd`](crate::simd)
+/// level (the crate is built for baseline x86-64, SSE2): 512-bit vectors
+/// with AVX-512, 256-bit with AVX2; the element operations are the same
+/// IEEE ones, so results are identical.
 #[inline(always)]
 fn zip2<A: Copy, B>(a: &[A], o: &mut [B], f: impl Fn(A) -> B) {
-    #[cfg(target_arch = "x86_64")]
-    if super::vmath::has_avx2() {
-        // SAFETY: the CPU has AVX2, checked above.
-        return unsafe { zip2_avx2(a, o, f) };
+    match crate::simd::level() {
+        // SAFETY: `level` is one the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { zip2_avx512(a, o, f) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => unsafe { zip2_avx2(a, o, f) },
+        _ => zip2_any(a, o, f),
     }
-    zip2_any(a, o, f)
 }
 
 #[inline(always)]
@@ -200,20 +205,29 @@ fn zip2_any<A: Copy, B>(a: &[A], o: &mut [B], f: impl Fn(A) -> B) {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn zip2_avx2<A: Copy, B>(a: &[A], o: &mut [B], f: impl Fn(A) -> B) {
     zip2_any(a, o, f)
 }
 
-/// `o[i] = f(a[i], b[i])`, compiled for AVX2 as [`zip2`] is.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn zip2_avx512<A: Copy, B>(a: &[A], o: &mut [B], f: impl Fn(A) -> B) {
+    zip2_any(a, o, f)
+}
+
+/// `o[i] = f(a[i], b[i])`, compiled for the SIMD level as [`zip2`] is.
 #[inline(always)]
 fn zip3<A: Copy, B: Copy, C>(a: &[A], b: &[B], o: &mut [C], f: impl Fn(A, B) -> C) {
-    #[cfg(target_arch = "x86_64")]
-    if super::vmath::has_avx2() {
-        // SAFETY: the CPU has AVX2, checked above.
-        return unsafe { zip3_avx2(a, b, o, f) };
+    match crate::simd::level() {
+        // SAFETY: `level` is one the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { zip3_avx512(a, b, o, f) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => unsafe { zip3_avx2(a, b, o, f) },
+        _ => zip3_any(a, b, o, f),
     }
-    zip3_any(a, b, o, f)
 }
 
 #[inline(always)]
@@ -226,8 +240,14 @@ fn zip3_any<A: Copy, B: Copy, C>(a: &[A], b: &[B], o: &mut [C], f: impl Fn(A, B)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn zip3_avx2<A: Copy, B: Copy, C>(a: &[A], b: &[B], o: &mut [C], f: impl Fn(A, B) -> C) {
+    zip3_any(a, b, o, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn zip3_avx512<A: Copy, B: Copy, C>(a: &[A], b: &[B], o: &mut [C], f: impl Fn(A, B) -> C) {
     zip3_any(a, b, o, f)
 }
 

@@ -5,9 +5,10 @@
 //! compiler turns into SIMD code, plus a flag saying the lane's input is
 //! outside the fast path. A slice is evaluated in one vector pass; if any
 //! lane was flagged, a second scalar pass recomputes exactly those lanes with
-//! the standard library (libm). On x86-64 with AVX2 and FMA (detected at run
-//! time; the crate is built for baseline x86-64) the pass is compiled with
-//! those features; elsewhere the same code runs without FMA.
+//! the standard library (libm). The pass is compiled three times, for the
+//! [`simd`](crate::simd) levels: with AVX-512 (512-bit vectors) and with
+//! AVX2 (256-bit), both with FMA and with identical results, and portable
+//! (no FMA) for other CPUs.
 //!
 //! Accuracy (f64): within 2 ulp of the exact result; the tests below compare
 //! against libm over wide ranges and report the largest difference seen.
@@ -26,6 +27,8 @@
 //!
 //! f32 slices are widened to f64 in small stack tiles, evaluated, and
 //! rounded back (at most one f32 rounding beyond the f64 result).
+
+use crate::simd::{self, Level};
 
 /// `a * b + c`: fused on the FMA path, two roundings on the plain path.
 trait Mad {
@@ -317,41 +320,24 @@ unsafe fn pass_avx2<K: Kernel>(a: &[f64], o: &mut [f64]) -> bool {
     pass::<Fused, K>(a, o)
 }
 
-/// The CPU has AVX2 (checked at run time; cached by the standard library).
-pub fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+/// The same loop in 512-bit vectors (the lane code is the same, so are the
+/// results: FMA on both).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn pass_avx512<K: Kernel>(a: &[f64], o: &mut [f64]) -> bool {
+    pass::<Fused, K>(a, o)
 }
 
-fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-fn apply<K: Kernel>(a: &[f64], o: &mut [f64], simd: bool) {
-    #[cfg(target_arch = "x86_64")]
-    let bad = if simd {
-        // SAFETY: only called when the CPU has AVX2 and FMA.
-        unsafe { pass_avx2::<K>(a, o) }
-    } else {
-        pass::<Plain, K>(a, o)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let bad = {
-        let _ = simd;
-        pass::<Plain, K>(a, o)
+fn apply<K: Kernel>(a: &[f64], o: &mut [f64], level: Level) {
+    assert!(level <= simd::detected(), "{level:?} on a CPU without it");
+    let bad = match level {
+        // SAFETY: the CPU has AVX-512 (F, DQ, VL, BW) and FMA (checked above).
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { pass_avx512::<K>(a, o) },
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => unsafe { pass_avx2::<K>(a, o) },
+        _ => pass::<Plain, K>(a, o),
     };
     if bad {
         for (x, y) in a.iter().zip(o.iter_mut()) {
@@ -365,7 +351,7 @@ fn apply<K: Kernel>(a: &[f64], o: &mut [f64], simd: bool) {
 /// Widen f32 tiles to f64, evaluate, round back.
 fn apply_f32<K: Kernel>(a: &[f32], o: &mut [f32]) {
     const T: usize = 256;
-    let simd = has_avx2_fma();
+    let level = simd::level();
     let (mut wa, mut wo) = ([0f64; T], [0f64; T]);
     let n = o.len();
     let mut i = 0;
@@ -374,7 +360,7 @@ fn apply_f32<K: Kernel>(a: &[f32], o: &mut [f32]) {
         for j in 0..m {
             wa[j] = a[i + j] as f64;
         }
-        apply::<K>(&wa[..m], &mut wo[..m], simd);
+        apply::<K>(&wa[..m], &mut wo[..m], level);
         for j in 0..m {
             o[i + j] = wo[j] as f32;
         }
@@ -393,16 +379,16 @@ pub enum VecFn {
 
 /// `o[i] = f(a[i])` over `o.len()` elements of f64.
 pub fn eval_f64(f: VecFn, a: &[f64], o: &mut [f64]) {
-    eval_f64_on(f, a, o, has_avx2_fma())
+    eval_f64_on(f, a, o, simd::level())
 }
 
-/// [`eval_f64`] on the AVX2+FMA path (`simd`, which the CPU must have) or the plain one.
-fn eval_f64_on(f: VecFn, a: &[f64], o: &mut [f64], simd: bool) {
+/// [`eval_f64`] on `level`, which the CPU must support.
+fn eval_f64_on(f: VecFn, a: &[f64], o: &mut [f64], level: Level) {
     match f {
-        VecFn::Sin => apply::<Sin>(a, o, simd),
-        VecFn::Cos => apply::<Cos>(a, o, simd),
-        VecFn::Exp => apply::<Exp>(a, o, simd),
-        VecFn::Ln => apply::<Ln>(a, o, simd),
+        VecFn::Sin => apply::<Sin>(a, o, level),
+        VecFn::Cos => apply::<Cos>(a, o, level),
+        VecFn::Exp => apply::<Exp>(a, o, level),
+        VecFn::Ln => apply::<Ln>(a, o, level),
     }
 }
 
@@ -449,20 +435,26 @@ mod tests {
             .collect()
     }
 
-    /// Largest ulp error of `f` against libm over `xs` on the plain code
-    /// path and on the AVX2+FMA one (0 where the CPU lacks it).
-    fn worst(f: VecFn, xs: &[f64], libm: fn(f64) -> f64) -> [f64; 2] {
-        let mut w = [0f64; 2];
-        for simd in [false, true] {
-            if simd && !has_avx2_fma() {
-                continue;
-            }
+    /// Largest ulp error of `f` against libm over `xs` on each code path
+    /// (portable, AVX2+FMA, AVX-512; 0 where the CPU lacks it). The two FMA
+    /// paths run the same lane code: their results must be identical.
+    fn worst(f: VecFn, xs: &[f64], libm: fn(f64) -> f64) -> [f64; 3] {
+        let mut w = [0f64; 3];
+        let mut fma: Option<Vec<f64>> = None;
+        for level in simd::supported() {
             let mut o = vec![0.0; xs.len()];
-            eval_f64_on(f, xs, &mut o, simd);
+            eval_f64_on(f, xs, &mut o, level);
             for (x, y) in xs.iter().zip(&o) {
                 let u = ulps(*y, libm(*x));
-                assert!(u <= 2.0, "{f:?}({x:e}) = {y:e}, libm {:e}: {u} ulp (simd {simd})", libm(*x));
-                w[simd as usize] = w[simd as usize].max(u);
+                assert!(u <= 2.0, "{f:?}({x:e}) = {y:e}, libm {:e}: {u} ulp ({level:?})", libm(*x));
+                w[level as usize] = w[level as usize].max(u);
+            }
+            if level >= Level::Avx2 {
+                if let Some(prev) = &fma {
+                    let same = prev.iter().zip(&o).all(|(p, q)| p.to_bits() == q.to_bits());
+                    assert!(same, "{f:?}: the AVX2 and AVX-512 paths differ");
+                }
+                fma = Some(o);
             }
         }
         w
@@ -478,7 +470,7 @@ mod tests {
         for (lo, hi) in [(0.0, 1.0), (-4.0, 4.0), (-100.0, 100.0), (-1e5, 1e5), (1e-12, 1e-6)] {
             let xs = inputs(lo, hi, n(), lo.to_bits() ^ hi.to_bits());
             let (s, c) = (worst(VecFn::Sin, &xs, f64::sin), worst(VecFn::Cos, &xs, f64::cos));
-            eprintln!("[{lo:e}, {hi:e}): largest seen, plain / FMA path: sin {s:?} ulp, cos {c:?} ulp");
+            eprintln!("[{lo:e}, {hi:e}): largest seen, portable / AVX2 / AVX-512: sin {s:?} ulp, cos {c:?} ulp");
             // r − r³/6 is summed in double-double: 1 ulp of libm
             assert!(s.iter().chain(&c).all(|u| *u <= 1.0), "sin {s:?}, cos {c:?}");
         }
@@ -492,7 +484,7 @@ mod tests {
             })
             .collect();
         let (s, c) = (worst(VecFn::Sin, &near, f64::sin), worst(VecFn::Cos, &near, f64::cos));
-        eprintln!("near k·π/2: largest seen, plain / FMA path: sin {s:?} ulp, cos {c:?} ulp");
+        eprintln!("near k·π/2: largest seen, portable / AVX2 / AVX-512: sin {s:?} ulp, cos {c:?} ulp");
         assert!(s.iter().chain(&c).all(|u| *u <= 1.0), "sin {s:?}, cos {c:?}");
     }
 
@@ -531,14 +523,16 @@ mod tests {
             (VecFn::Exp, f64::exp),
             (VecFn::Ln, f64::ln),
         ] {
-            let mut o = vec![0.0; xs.len()];
-            eval_f64(f, &xs, &mut o);
-            for (x, y) in xs.iter().zip(&o) {
-                let e = libm(*x);
-                let same = (y.is_nan() && e.is_nan()) || (y.to_bits() == e.to_bits()) || ulps(*y, e) <= 2.0;
-                assert!(same, "{f:?}({x:e}) = {y:e}, libm {e:e}");
-                if e == 0.0 {
-                    assert_eq!(y.is_sign_negative(), e.is_sign_negative(), "{f:?}({x:e}): sign of zero");
+            for level in simd::supported() {
+                let mut o = vec![0.0; xs.len()];
+                eval_f64_on(f, &xs, &mut o, level);
+                for (x, y) in xs.iter().zip(&o) {
+                    let e = libm(*x);
+                    let same = (y.is_nan() && e.is_nan()) || (y.to_bits() == e.to_bits()) || ulps(*y, e) <= 2.0;
+                    assert!(same, "{f:?}({x:e}) = {y:e}, libm {e:e} ({level:?})");
+                    if e == 0.0 {
+                        assert_eq!(y.is_sign_negative(), e.is_sign_negative(), "{f:?}({x:e}): sign of zero ({level:?})");
+                    }
                 }
             }
         }
