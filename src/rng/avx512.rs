@@ -1,7 +1,10 @@
 //! Philox-4x32-10 with AVX-512: sixteen blocks in the 32-bit lanes of
-//! 512-bit registers. Against the AVX2 code: twice the lanes, the three-way
-//! XOR of each round in one `vpternlogd`, the products' halves picked by
-//! masked shuffles, and the 64-bit → double conversion done directly
+//! 512-bit registers, four batches interleaved (one batch's ten rounds are a
+//! dependency chain; with 32 registers four fit: on AMD Zen 5, 1.85 G
+//! values/s with two, 2.25 with three, 2.9 with four, 2.5 with six, 1.8
+//! with eight, one core). Against the AVX2 code: twice the lanes, the
+//! three-way XOR of each round in one `vpternlogd`, the high halves picked
+//! by a masked shuffle, and the 64-bit → double conversion done directly
 //! (AVX-512 DQ).
 //!
 //! Lane `l` of a batch holds block `(l % 4)·4 + l / 4` of it, so that the
@@ -16,18 +19,19 @@ use super::{M0, M1, W0, W1};
 const BLOCKS: usize = 16;
 /// Values per batch.
 const B: usize = 2 * BLOCKS;
+/// Batches computed together.
+const G: usize = 4;
 
 /// High and low 32 bits of the sixteen products `a[l] · m`.
 #[inline(always)]
 unsafe fn mulhilo(a: __m512i, m: __m512i) -> (__m512i, __m512i) {
+    let lo = _mm512_mullo_epi32(a, m);
     // 64-bit products of the even lanes and of the odd lanes
     let even = _mm512_mul_epu32(a, m);
     let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m);
-    // hi: even lanes take the even product's high half (dword 1 → 0), odd
-    // lanes keep the odd product's; lo: odd lanes take the odd product's
-    // low half (dword 0 → 1), even lanes keep the even product's
+    // high halves: even lanes take the even product's (dword 1 → 0), odd
+    // lanes keep the odd product's
     let hi = _mm512_mask_shuffle_epi32::<0xF5>(odd, 0x5555, even);
-    let lo = _mm512_mask_shuffle_epi32::<0xA0>(even, 0xAAAA, odd);
     (hi, lo)
 }
 
@@ -44,14 +48,14 @@ unsafe fn counters(first: u64) -> (__m512i, __m512i) {
     (lo, _mm512_mask_add_epi32(hi, wrapped, hi, _mm512_set1_epi32(1)))
 }
 
-/// Philox-4x32-10 of `G` batches at once, interleaved round by round, from
+/// Philox-4x32-10 of `N` batches at once, interleaved round by round, from
 /// counter words 0 and 1 (words 2 and 3 are zero) and the round keys.
 #[inline(always)]
-unsafe fn rounds<const G: usize>(c0: [__m512i; G], c1: [__m512i; G], keys: &[[__m512i; 2]; 10]) -> [[__m512i; 4]; G] {
+unsafe fn rounds<const N: usize>(c0: [__m512i; N], c1: [__m512i; N], keys: &[[__m512i; 2]; 10]) -> [[__m512i; 4]; N] {
     let (m0, m1) = (_mm512_set1_epi32(M0 as i32), _mm512_set1_epi32(M1 as i32));
-    let mut c = [[_mm512_setzero_si512(); 4]; G];
+    let mut c = [[_mm512_setzero_si512(); 4]; N];
     // round 1 with words 2 and 3 zero: their product is zero
-    for g in 0..G {
+    for g in 0..N {
         let (hi0, lo0) = mulhilo(c0[g], m0);
         c[g] = [_mm512_xor_si512(c1[g], keys[0][0]), _mm512_setzero_si512(), _mm512_xor_si512(hi0, keys[0][1]), lo0];
     }
@@ -104,17 +108,21 @@ pub unsafe fn fill_batches(seed: u64, start: u64, out: &mut [f64]) -> usize {
         k1 = k1.wrapping_add(W1);
     }
     let mut i = 0;
-    // two batches at a time: one batch's rounds are a dependency chain
-    for pair in out.chunks_exact_mut(2 * B) {
+    // G batches at a time: one batch's rounds are a dependency chain
+    for group in out.chunks_exact_mut(G * B) {
         let first = (start + i as u64) >> 1;
-        let (a0, a1) = counters(first);
-        let (b0, b1) = counters(first + BLOCKS as u64);
-        let [ca, cb] = rounds::<2>([a0, b0], [a1, b1], &keys);
-        store(ca, pair.as_mut_ptr());
-        store(cb, pair.as_mut_ptr().add(B));
-        i += 2 * B;
+        let mut c0 = [_mm512_setzero_si512(); G];
+        let mut c1 = [_mm512_setzero_si512(); G];
+        for g in 0..G {
+            (c0[g], c1[g]) = counters(first + (g * BLOCKS) as u64);
+        }
+        let c = rounds::<G>(c0, c1, &keys);
+        for (g, cg) in c.into_iter().enumerate() {
+            store(cg, group.as_mut_ptr().add(g * B));
+        }
+        i += G * B;
     }
-    if out.len() - i >= B {
+    while out.len() - i >= B {
         let (a0, a1) = counters((start + i as u64) >> 1);
         let [ca] = rounds::<1>([a0], [a1], &keys);
         store(ca, out.as_mut_ptr().add(i));

@@ -68,6 +68,15 @@ pub fn fill_uniform01(seed: u64, start: u64, out: &mut [f64]) {
         i = 1;
     }
     i += fill_batches(seed, start + i as u64, &mut out[i..]);
+    if n - i >= 8 {
+        // less than a vector batch left (a tile's row ends): one whole
+        // batch on the stack beats the scalar blocks
+        let mut tail = [0f64; TAIL];
+        let want = (n - i).next_multiple_of(32).min(TAIL);
+        let m = fill_batches(seed, start + i as u64, &mut tail[..want]).min(n - i);
+        out[i..i + m].copy_from_slice(&tail[..m]);
+        i += m;
+    }
     while i + 1 < n {
         let r = block(seed, (start + i as u64) >> 1);
         out[i] = to_unit(r[0], r[1]);
@@ -80,6 +89,9 @@ pub fn fill_uniform01(seed: u64, start: u64, out: &mut [f64]) {
 }
 
 const LANES: usize = 8;
+/// Values of the largest batch any vector path fills at once (AVX-512: two
+/// batches of 32).
+const TAIL: usize = 64;
 
 /// Fill whole batches of values from an even `start` with the vector code
 /// of the [`simd::level`](crate::simd::level); the count filled (the rest,
@@ -175,7 +187,7 @@ mod tests {
     fn fill_matches_pointwise() {
         // odd and even starts, lengths around the lane batches
         // (the last ones cross a 2^32 boundary of the block counter)
-        for (start, len) in [(3, 9), (0, 16), (1, 17), (5, 40), (0, 100), (1u64 << 33, 37), ((1u64 << 33) - 6, 40), ((1u64 << 34) - 3, 64), (7, 250), ((1u64 << 33) - 20, 90)] {
+        for (start, len) in [(3, 9), (0, 16), (1, 17), (5, 40), (0, 100), (0, 1000), (1, 2000), (4, 31), (2, 8), (0, 7), (1u64 << 33, 37), ((1u64 << 33) - 6, 40), ((1u64 << 34) - 3, 64), (7, 250), ((1u64 << 33) - 20, 90)] {
             let mut v = vec![0.0; len];
             fill_uniform01(7, start, &mut v);
             for (k, x) in v.iter().enumerate() {
