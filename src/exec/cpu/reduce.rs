@@ -45,28 +45,58 @@ macro_rules! ordered {
 ordered!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
 /// Pairwise sum of `f(x)` over a slice (NumPy's scheme: blocks of 128 summed
-/// with 8 accumulators, halves summed recursively).
+/// with 8 accumulators, halves summed recursively). Compiled for the
+/// [`simd`](crate::simd) level: accumulator k takes elements k, k + 8, …
+/// whatever the vector width, so every level gives the same bits.
 pub fn psum<T: Copy, A: Arith + Default>(x: &[T], f: &impl Fn(T) -> A) -> A {
-    let n = x.len();
-    if n <= 128 {
-        let mut acc = [A::default(); 8];
-        let chunks = x.chunks_exact(8);
-        let rem = chunks.remainder();
-        for c in chunks {
-            for k in 0..8 {
-                acc[k] = A::add(acc[k], f(c[k]));
-            }
-        }
-        let mut s = A::add(A::add(A::add(acc[0], acc[1]), A::add(acc[2], acc[3])), A::add(A::add(acc[4], acc[5]), A::add(acc[6], acc[7])));
-        for &v in rem {
-            s = A::add(s, f(v));
-        }
-        s
-    } else {
-        let half = (n / 2) & !7;
-        A::add(psum(&x[..half], f), psum(&x[half..], f))
+    use crate::simd::Level;
+    match crate::simd::level() {
+        // SAFETY: `level` is one the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { psum_avx512(x, f) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => unsafe { psum_avx2(x, f) },
+        _ => psum_any(x, f),
     }
 }
+
+/// The sum of at most 128 elements: eight accumulators, then a fixed tree.
+#[inline(always)]
+fn psum_leaf<T: Copy, A: Arith + Default>(x: &[T], f: &impl Fn(T) -> A) -> A {
+    let mut acc = [A::default(); 8];
+    let chunks = x.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] = A::add(acc[k], f(c[k]));
+        }
+    }
+    let mut s = A::add(A::add(A::add(acc[0], acc[1]), A::add(acc[2], acc[3])), A::add(A::add(acc[4], acc[5]), A::add(acc[6], acc[7])));
+    for &v in rem {
+        s = A::add(s, f(v));
+    }
+    s
+}
+
+/// [`psum`]'s recursion, one copy per instruction set (a `target_feature`
+/// function calls itself with its features).
+macro_rules! psum_compiled_for {
+    ($(#[$attr:meta])* $name:ident $(, $unsafe:ident)?) => {
+        $(#[$attr])*
+        $($unsafe)? fn $name<T: Copy, A: Arith + Default>(x: &[T], f: &impl Fn(T) -> A) -> A {
+            if x.len() <= 128 {
+                psum_leaf(x, f)
+            } else {
+                let half = (x.len() / 2) & !7;
+                A::add($name(&x[..half], f), $name(&x[half..], f))
+            }
+        }
+    };
+}
+psum_compiled_for!(psum_any);
+psum_compiled_for!(#[cfg(target_arch = "x86_64")] #[target_feature(enable = "avx2,fma")] psum_avx2, unsafe);
+psum_compiled_for!(#[cfg(target_arch = "x86_64")] #[target_feature(enable = "avx2,fma,avx512f,avx512dq,avx512vl,avx512bw")] psum_avx512, unsafe);
 
 /// The block as `outer` rows of `inner` contiguous elements, the reduced axes last.
 fn rows<'a, T: Element>(a: &'a ArrayD<T>, axes: &[usize]) -> (Cow<'a, [T]>, usize, usize) {
@@ -497,6 +527,30 @@ mod tests {
         let xs = vec![0.1f32; n];
         let s = psum(&xs, &|x: f32| x);
         assert!((s as f64 - 0.1 * n as f64).abs() / (0.1 * n as f64) < 1e-5, "{s}");
+    }
+
+    #[test]
+    fn every_simd_level_sums_to_the_same_bits() {
+        use crate::simd::{supported, Level};
+        for n in [0usize, 7, 8, 127, 128, 129, 1000, 4099] {
+            let xs: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 * 1.1e-3 - 0.5).collect();
+            let sq = |x: f64| x * x;
+            let want = (psum_any(&xs, &|x: f64| x), psum_any(&xs, &sq));
+            for level in supported() {
+                let got = match level {
+                    // SAFETY: the CPU has the level (`supported`).
+                    #[cfg(target_arch = "x86_64")]
+                    Level::Avx512 => unsafe { (psum_avx512(&xs, &|x: f64| x), psum_avx512(&xs, &sq)) },
+                    // SAFETY: as above.
+                    #[cfg(target_arch = "x86_64")]
+                    Level::Avx2 => unsafe { (psum_avx2(&xs, &|x: f64| x), psum_avx2(&xs, &sq)) },
+                    _ => (psum(&xs, &|x: f64| x), psum(&xs, &sq)),
+                };
+                assert_eq!((got.0.to_bits(), got.1.to_bits()), (want.0.to_bits(), want.1.to_bits()), "{level:?}, n {n}");
+            }
+            let plain: f64 = xs.iter().sum();
+            assert!((want.0 - plain).abs() <= 1e-12 * (1.0 + plain.abs()), "n {n}: {} vs {plain}", want.0);
+        }
     }
 }
 
