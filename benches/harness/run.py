@@ -298,14 +298,23 @@ def summary_lines(rows):
 
 def machine_info():
     cpu = platform.processor() or "?"
+    info = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                if ":" in line:
+                    k, v = (p.strip() for p in line.split(":", 1))
+                    info.setdefault(k, v)
     except OSError:
         pass
+    if "model name" in info:
+        flags = set(info.get("flags", "").split())
+        # the vector code floe's kernels pick (src/simd.rs), capped by FLOE_SIMD
+        simd = ("AVX-512" if {"avx512f", "avx512dq", "avx512vl", "avx512bw"} <= flags
+                else "AVX2" if {"avx2", "fma"} <= flags else "no AVX2")
+        cap = os.environ.get("FLOE_SIMD")
+        cpu = (f"{info['model name']}, family {info.get('cpu family', '?')} model {info.get('model', '?')}, "
+               f"{simd}{f', FLOE_SIMD={cap}' if cap else ''}")
     vers = subprocess.run([VPY, "-c", "import numpy, dask, zarr; print(numpy.__version__, dask.__version__, "
                                       "zarr.__version__)"], capture_output=True, text=True).stdout.split()
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
