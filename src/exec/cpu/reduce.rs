@@ -481,6 +481,62 @@ fn float_out(d: DType, shape: &[usize], it: impl Iterator<Item = f64>) -> Result
     }
 }
 
+/// Elements of a fused program's output reduced at once (32 tiles, 256 KiB
+/// of f64: the buffer stays in L2).
+pub const REDUCE_BATCH: usize = 32 * super::interp::TILE;
+
+/// Reduce a fused program's output over *all* axes of its block without
+/// materializing the block: tiles of the program's output are collected in
+/// one reused buffer of [`REDUCE_BATCH`] elements, and each full buffer is
+/// reduced to a partial and merged into the running one.
+pub fn partial_of_program_all_axes(
+    spec: &ReduceSpec,
+    program: &crate::expr::Program,
+    inputs: &[super::interp::TileInput],
+    shape: &[usize],
+) -> Result<Partial> {
+    let d = program.output_dtype();
+    let n: usize = shape.iter().product();
+    let tile_spec = ReduceSpec { kind: spec.kind, axes: vec![0], keepdims: true, ddof: spec.ddof };
+    let mut acc: Option<Partial> = None;
+    crate::dispatch_dtype!(d, T => {
+        let mut buf: Vec<T> = Vec::with_capacity(REDUCE_BATCH.min(n));
+        let mut start = 0usize;
+        // reduce the buffer's contents (elements start.. of the block) and empty it
+        let mut flush = |buf: &mut Vec<T>, start: &mut usize| -> Result<()> {
+            let len = buf.len();
+            let a = ArrayD::from_shape_vec(IxDyn(&[len]), std::mem::take(buf)).map_err(|e| Error::Execution(e.to_string()))?;
+            let tile = T::wrap(a);
+            let p = partial(&tile_spec, &tile, *start)?;
+            *buf = T::peel_owned(tile).map_err(|_| Error::Execution("internal: tile type".into()))?.into_raw_vec_and_offset().0;
+            buf.clear();
+            *start += len;
+            acc = Some(match acc.take() {
+                None => p,
+                Some(a) => combine(&tile_spec, d, &[&a, &p])?,
+            });
+            Ok(())
+        };
+        super::interp::eval_tiles(program, inputs, shape, |b, len| {
+            buf.extend_from_slice(&<T as super::chunk::BufElem>::buf(b)?[..len]);
+            if buf.len() >= REDUCE_BATCH {
+                flush(&mut buf, &mut start)?;
+            }
+            Ok(())
+        })?;
+        if !buf.is_empty() {
+            flush(&mut buf, &mut start)?;
+        }
+    });
+    let p = match acc {
+        Some(p) => p,
+        // an empty block: the partial of an empty tile
+        None => partial(&tile_spec, &Chunk::zeros(d, &[0]), 0)?,
+    };
+    let kshape = vec![1usize; shape.len()];
+    p.into_iter().map(|c| c.reshaped(&kshape)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,60 +608,4 @@ mod tests {
             assert!((want.0 - plain).abs() <= 1e-12 * (1.0 + plain.abs()), "n {n}: {} vs {plain}", want.0);
         }
     }
-}
-
-/// Elements of a fused program's output reduced at once (32 tiles, 256 KiB
-/// of f64: the buffer stays in L2).
-pub const REDUCE_BATCH: usize = 32 * super::interp::TILE;
-
-/// Reduce a fused program's output over *all* axes of its block without
-/// materializing the block: tiles of the program's output are collected in
-/// one reused buffer of [`REDUCE_BATCH`] elements, and each full buffer is
-/// reduced to a partial and merged into the running one.
-pub fn partial_of_program_all_axes(
-    spec: &ReduceSpec,
-    program: &crate::expr::Program,
-    inputs: &[super::interp::TileInput],
-    shape: &[usize],
-) -> Result<Partial> {
-    let d = program.output_dtype();
-    let n: usize = shape.iter().product();
-    let tile_spec = ReduceSpec { kind: spec.kind, axes: vec![0], keepdims: true, ddof: spec.ddof };
-    let mut acc: Option<Partial> = None;
-    crate::dispatch_dtype!(d, T => {
-        let mut buf: Vec<T> = Vec::with_capacity(REDUCE_BATCH.min(n));
-        let mut start = 0usize;
-        // reduce the buffer's contents (elements start.. of the block) and empty it
-        let mut flush = |buf: &mut Vec<T>, start: &mut usize| -> Result<()> {
-            let len = buf.len();
-            let a = ArrayD::from_shape_vec(IxDyn(&[len]), std::mem::take(buf)).map_err(|e| Error::Execution(e.to_string()))?;
-            let tile = T::wrap(a);
-            let p = partial(&tile_spec, &tile, *start)?;
-            *buf = T::peel_owned(tile).map_err(|_| Error::Execution("internal: tile type".into()))?.into_raw_vec_and_offset().0;
-            buf.clear();
-            *start += len;
-            acc = Some(match acc.take() {
-                None => p,
-                Some(a) => combine(&tile_spec, d, &[&a, &p])?,
-            });
-            Ok(())
-        };
-        super::interp::eval_tiles(program, inputs, shape, |b, len| {
-            buf.extend_from_slice(&<T as super::chunk::BufElem>::buf(b)?[..len]);
-            if buf.len() >= REDUCE_BATCH {
-                flush(&mut buf, &mut start)?;
-            }
-            Ok(())
-        })?;
-        if !buf.is_empty() {
-            flush(&mut buf, &mut start)?;
-        }
-    });
-    let p = match acc {
-        Some(p) => p,
-        // an empty block: the partial of an empty tile
-        None => partial(&tile_spec, &Chunk::zeros(d, &[0]), 0)?,
-    };
-    let kshape = vec![1usize; shape.len()];
-    p.into_iter().map(|c| c.reshaped(&kshape)).collect()
 }

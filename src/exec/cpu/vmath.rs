@@ -6,7 +6,7 @@
 //! outside the fast path. A slice is evaluated in one vector pass; if any
 //! lane was flagged, a second scalar pass recomputes exactly those lanes with
 //! the standard library (libm). The pass is compiled three times, for the
-//! [`simd`](crate::simd) levels: with AVX-512 (512-bit vectors) and with
+//! [`simd`] levels: with AVX-512 (512-bit vectors) and with
 //! AVX2 (256-bit), both with FMA and with identical results, and portable
 //! (no FMA) for other CPUs.
 //!
