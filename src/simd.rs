@@ -8,6 +8,10 @@
 //! last bit between the portable path (no FMA) and the others, each within
 //! its tested error bound.
 //!
+//! A copy for a level enables at most the features [`detected`] checks for
+//! it: `#[target_feature(enable = "avx2,fma")]` for [`Level::Avx2`],
+//! `"avx2,fma,avx512f,avx512dq,avx512vl,avx512bw"` for [`Level::Avx512`].
+//!
 //! `FLOE_SIMD=portable|avx2|avx512` caps the level (never above what the CPU
 //! has): to compare the paths in one benchmark run or to rule one out.
 
