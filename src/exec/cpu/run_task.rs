@@ -83,9 +83,18 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
                 let p = reduce::partial_of_program_all_axes(spec, program, &ins, &shape)?;
                 return Ok(Output::New(Value::Partial(p)));
             }
-            let data = interp::eval(program, &ins, &shape)?;
+            // an identity program over a block reduces the block itself (eval
+            // would copy it: 7% of W5)
+            let evaluated;
+            let data = match ins.first() {
+                Some(interp::TileInput::Block(c)) if program.is_identity() => *c,
+                _ => {
+                    evaluated = interp::eval(program, &ins, &shape)?;
+                    &evaluated
+                }
+            };
             let off = spec.axes.first().map(|&a| in_chunks.offset(a, block[a])).unwrap_or(0);
-            Ok(Output::New(Value::Partial(reduce::partial(spec, &data, off)?)))
+            Ok(Output::New(Value::Partial(reduce::partial(spec, data, off)?)))
         }
         LayerKind::ReduceCombine { spec, finalize, in_dtype, .. } => {
             let parts: Vec<&Partial> = inputs.iter().map(|v| v.partial()).collect::<Result<_>>()?;
