@@ -69,8 +69,8 @@ pub fn fill_uniform01(seed: u64, start: u64, out: &mut [f64]) {
     }
     i += fill_batches(seed, start + i as u64, &mut out[i..]);
     if n - i >= 8 {
-        // less than a vector batch left (a tile's row ends): one whole
-        // batch on the stack beats the scalar blocks
+        // less than a vector batch left (a tile's row ends): whole batches
+        // on the stack beat the scalar blocks
         let mut tail = [0f64; TAIL];
         let want = (n - i).next_multiple_of(32).min(TAIL);
         let m = fill_batches(seed, start + i as u64, &mut tail[..want]).min(n - i);
@@ -89,8 +89,8 @@ pub fn fill_uniform01(seed: u64, start: u64, out: &mut [f64]) {
 }
 
 const LANES: usize = 8;
-/// Values of the largest batch any vector path fills at once (AVX-512: two
-/// batches of 32).
+/// The stack buffer that ends a row: whole vector batches (32 values on
+/// AVX-512, 16 on AVX2) covering up to 64 values.
 const TAIL: usize = 64;
 
 /// Fill whole batches of values from an even `start` with the vector code
