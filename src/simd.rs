@@ -1,5 +1,5 @@
 //! Which SIMD instruction set the CPU kernels use (the Philox generator,
-//! `vmath`, the interpreter's loops), chosen once at run time: the crate is
+//! `vmath`, the interpreter's loops, the pairwise sum), chosen once at run time: the crate is
 //! built for baseline x86-64 (SSE2), and each kernel has a copy compiled for
 //! AVX2 + FMA and one for AVX-512 that it calls when [`level`] allows.
 //!
