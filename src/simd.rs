@@ -15,7 +15,7 @@
 //! `FLOE_SIMD=portable|avx2|avx512` caps the level (never above what the CPU
 //! has): to compare the paths in one benchmark run or to rule one out.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 /// An instruction-set level; later ones include the earlier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,14 +29,6 @@ pub enum Level {
 }
 
 impl Level {
-    fn from_u8(v: u8) -> Level {
-        match v {
-            2 => Level::Avx512,
-            1 => Level::Avx2,
-            _ => Level::Portable,
-        }
-    }
-
     fn parse(s: &str) -> Option<Level> {
         match s.trim().to_ascii_lowercase().as_str() {
             "portable" | "none" | "scalar" => Some(Level::Portable),
@@ -47,19 +39,22 @@ impl Level {
     }
 }
 
-/// The highest level the CPU supports.
+/// The highest level the CPU supports (detected once).
 pub fn detected() -> Level {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("avx512dq") && has!("avx512vl") && has!("avx512bw") && has!("fma") {
-            return Level::Avx512;
+    static DETECTED: OnceLock<Level> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512dq") && has!("avx512vl") && has!("avx512bw") && has!("fma") {
+                return Level::Avx512;
+            }
+            if has!("avx2") && has!("fma") {
+                return Level::Avx2;
+            }
         }
-        if has!("avx2") && has!("fma") {
-            return Level::Avx2;
-        }
-    }
-    Level::Portable
+        Level::Portable
+    })
 }
 
 /// Every level the CPU supports, lowest first (tests run each kernel on all).
@@ -67,20 +62,14 @@ pub fn supported() -> Vec<Level> {
     [Level::Portable, Level::Avx2, Level::Avx512].into_iter().filter(|l| *l <= detected()).collect()
 }
 
-const UNSET: u8 = u8::MAX;
-static LEVEL: AtomicU8 = AtomicU8::new(UNSET);
-
 /// The level the kernels use: [`detected`], capped by `FLOE_SIMD`.
 #[inline]
 pub fn level() -> Level {
-    let v = LEVEL.load(Ordering::Relaxed);
-    if v != UNSET {
-        return Level::from_u8(v);
-    }
-    let cap = std::env::var("FLOE_SIMD").ok().and_then(|s| Level::parse(&s)).unwrap_or(Level::Avx512);
-    let l = detected().min(cap);
-    LEVEL.store(l as u8, Ordering::Relaxed);
-    l
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let cap = std::env::var("FLOE_SIMD").ok().and_then(|s| Level::parse(&s)).unwrap_or(Level::Avx512);
+        detected().min(cap)
+    })
 }
 
 #[cfg(test)]
@@ -92,9 +81,6 @@ mod tests {
         assert!(level() <= detected());
         assert_eq!(supported().first(), Some(&Level::Portable));
         assert_eq!(supported().last(), Some(&detected()));
-        for l in supported() {
-            assert_eq!(Level::from_u8(l as u8), l);
-        }
     }
 
     #[test]

@@ -49,14 +49,21 @@ ordered!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 /// [`simd`](crate::simd) level: accumulator k takes elements k, k + 8, …
 /// whatever the vector width, so every level gives the same bits.
 pub fn psum<T: Copy, A: Arith + Default>(x: &[T], f: &impl Fn(T) -> A) -> A {
+    // SAFETY: `level` is one the CPU has.
+    unsafe { psum_on(crate::simd::level(), x, f) }
+}
+
+/// [`psum`] compiled for `level`.
+///
+/// # Safety
+/// The CPU must have `level` (no check here: `psum` runs once a row).
+unsafe fn psum_on<T: Copy, A: Arith + Default>(level: crate::simd::Level, x: &[T], f: &impl Fn(T) -> A) -> A {
     use crate::simd::Level;
-    match crate::simd::level() {
-        // SAFETY: `level` is one the CPU has.
+    match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512 => unsafe { psum_avx512(x, f) },
-        // SAFETY: as above.
+        Level::Avx512 => psum_avx512(x, f),
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => unsafe { psum_avx2(x, f) },
+        Level::Avx2 => psum_avx2(x, f),
         _ => psum_any(x, f),
     }
 }
@@ -587,23 +594,17 @@ mod tests {
 
     #[test]
     fn every_simd_level_sums_to_the_same_bits() {
-        use crate::simd::{supported, Level};
         for n in [0usize, 7, 8, 127, 128, 129, 1000, 4099] {
             let xs: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 * 1.1e-3 - 0.5).collect();
             let sq = |x: f64| x * x;
             let want = (psum_any(&xs, &|x: f64| x), psum_any(&xs, &sq));
-            for level in supported() {
-                let got = match level {
-                    // SAFETY: the CPU has the level (`supported`).
-                    #[cfg(target_arch = "x86_64")]
-                    Level::Avx512 => unsafe { (psum_avx512(&xs, &|x: f64| x), psum_avx512(&xs, &sq)) },
-                    // SAFETY: as above.
-                    #[cfg(target_arch = "x86_64")]
-                    Level::Avx2 => unsafe { (psum_avx2(&xs, &|x: f64| x), psum_avx2(&xs, &sq)) },
-                    _ => (psum(&xs, &|x: f64| x), psum(&xs, &sq)),
-                };
+            for level in crate::simd::supported() {
+                // SAFETY: the CPU has the level (`supported`).
+                let got = unsafe { (psum_on(level, &xs, &|x: f64| x), psum_on(level, &xs, &sq)) };
                 assert_eq!((got.0.to_bits(), got.1.to_bits()), (want.0.to_bits(), want.1.to_bits()), "{level:?}, n {n}");
             }
+            let used = (psum(&xs, &|x: f64| x), psum(&xs, &sq));
+            assert_eq!((used.0.to_bits(), used.1.to_bits()), (want.0.to_bits(), want.1.to_bits()), "psum, n {n}");
             let plain: f64 = xs.iter().sum();
             assert!((want.0 - plain).abs() <= 1e-12 * (1.0 + plain.abs()), "n {n}: {} vs {plain}", want.0);
         }
