@@ -82,7 +82,11 @@ impl fmt::Display for DType {
 }
 
 /// A single value of any element type.
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// Equality is bit for bit within the same type (`0.0 != -0.0`, a NaN equals
+/// the same NaN), so that two plans with different constants never compare
+/// equal; compare values with [`Scalar::prim`] for numeric equality.
+#[derive(Clone, Copy, Debug)]
 pub enum Scalar {
     Bool(bool),
     I8(i8),
@@ -160,6 +164,11 @@ impl Scalar {
     }
 }
 
+impl PartialEq for Scalar {
+    fn eq(&self, other: &Scalar) -> bool {
+        self.dtype() == other.dtype() && self.bits() == other.bits()
+    }
+}
 impl Eq for Scalar {}
 impl Hash for Scalar {
     fn hash<H: Hasher>(&self, h: &mut H) {

@@ -259,6 +259,20 @@ impl Executor {
     ) -> Result<(Vec<cpu::chunk::Chunk>, Stats)> {
         let sched = schedule_blocks(tg, wanted);
         if let Some(limit) = self.memory_limit {
+            // results that are handed back are held in memory: they count
+            if sink.is_none() {
+                let needed = result_bytes(tg);
+                if needed > limit {
+                    return Err(Error::MemoryLimit {
+                        op: format!(
+                            "the {} result(s) of compute() held in memory (write larger results with to_zarr)",
+                            tg.outputs.len()
+                        ),
+                        needed,
+                        limit,
+                    });
+                }
+            }
             crate::alloc::bound_for_memory_limit(limit);
         }
         match &self.backend {
@@ -286,6 +300,21 @@ impl Executor {
             ),
         }
     }
+}
+
+/// Bytes of the arrays a run hands back (each output layer once), saturating.
+pub(crate) fn result_bytes(tg: &TaskGraph) -> u64 {
+    let mut layers: Vec<usize> = tg.outputs.clone();
+    layers.sort_unstable();
+    layers.dedup();
+    layers
+        .iter()
+        .map(|&l| {
+            let layer = &tg.layers[l];
+            let elems = layer.chunks.as_ref().map_or(0u128, |c| c.shape().iter().map(|&v| v as u128).product());
+            u64::try_from(elems * layer.dtype.size() as u128).unwrap_or(u64::MAX)
+        })
+        .fold(0u64, |a, b| a.saturating_add(b))
 }
 
 /// The CPU task kernels, for the tasks the GPU executor runs on the host.

@@ -18,8 +18,8 @@ pub struct BlockFunc {
 }
 
 impl BlockFunc {
-    /// A number telling functions apart in plans and in common-subexpression
-    /// elimination (two nodes share it only if they share the function).
+    /// A number telling functions apart in plans (for people: identity is
+    /// `Arc::ptr_eq` on `func`, see [`super::identity`]).
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.func) as *const u8 as usize
     }

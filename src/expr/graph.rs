@@ -78,9 +78,10 @@ impl ExprGraph {
         a == b
     }
 
-    /// Whether the two graphs compute the same way (same signatures, same shape).
+    /// Whether the two graphs compute the same way: the same operations with
+    /// every parameter equal in full, node for node (see [`super::identity`]).
     pub fn equivalent(&self, other: &ExprGraph) -> bool {
-        self.explain() == other.explain()
+        super::identity::same_graph(self, other)
     }
 }
 

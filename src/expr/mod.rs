@@ -7,6 +7,7 @@ pub mod blocks;
 pub mod build;
 pub mod explain;
 pub mod graph;
+pub mod identity;
 pub mod linalg;
 pub mod lu;
 pub mod program;
@@ -59,6 +60,9 @@ pub trait StoredArray: Send + Sync {
     /// The full stored shape.
     fn stored_shape(&self) -> &[usize];
     fn as_any(&self) -> &dyn Any;
+    /// Whether `other` reads the same stored data: the same store (its
+    /// canonical location, not its description) with the same metadata.
+    fn same_array(&self, other: &dyn StoredArray) -> bool;
 }
 
 /// Operations without array inputs.
@@ -202,8 +206,8 @@ impl Node {
         }
     }
     /// A description of the operation without its inputs, for plans and
-    /// common-subexpression elimination: two nodes with equal signatures and
-    /// equal inputs compute the same values.
+    /// errors. It abbreviates long parameters (index lists, chunk lists), so
+    /// it never decides that two nodes are the same: [`identity::same_node`] does.
     pub fn signature(&self) -> String {
         let base = match &self.op {
             Op::Source(s) => match s {

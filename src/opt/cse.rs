@@ -1,38 +1,31 @@
 //! Common-subexpression elimination: nodes with the same operation and the
-//! same inputs become one node.
+//! same inputs become one node. "The same" is structural
+//! ([`identity::same_node`]: every parameter compared in full); a hash of
+//! the cheap parts only finds the candidates.
 
 use std::collections::HashMap;
 
 use super::Pass;
 use crate::error::Result;
 use crate::expr::graph::with_new_inputs;
-use crate::expr::{ExprGraph, NodeRef, Op};
+use crate::expr::identity::{candidate_hash, same_node};
+use crate::expr::{ExprGraph, NodeRef};
 
 pub struct Cse;
-
-fn key(n: &NodeRef, ins: &[NodeRef]) -> String {
-    let prog = match &n.op {
-        Op::Map { program, .. } | Op::Reduce { program, .. } => format!("{program:?}"),
-        _ => String::new(),
-    };
-    let ids: Vec<String> = ins.iter().map(|i| i.id.to_string()).collect();
-    // the signature abbreviates long chunk lists: the key carries them whole
-    format!("{}|{:?}|{prog}|{}", n.signature(), n.chunks.as_slice(), ids.join(","))
-}
 
 impl Pass for Cse {
     fn name(&self) -> &'static str {
         "cse"
     }
     fn run(&self, g: ExprGraph) -> Result<ExprGraph> {
-        let mut seen: HashMap<String, NodeRef> = HashMap::new();
+        let mut seen: HashMap<u64, Vec<NodeRef>> = HashMap::new();
         Ok(g.rewrite(|n, ins| {
-            let k = key(n, &ins);
-            if let Some(existing) = seen.get(&k) {
+            let new = with_new_inputs(n, ins);
+            let bucket = seen.entry(candidate_hash(&new)).or_default();
+            if let Some(existing) = bucket.iter().find(|c| same_node(c, &new)) {
                 return existing.clone();
             }
-            let new = with_new_inputs(n, ins);
-            seen.insert(k, new.clone());
+            bucket.push(new.clone());
             new
         }))
     }
@@ -59,6 +52,21 @@ mod tests {
         let g = Cse.run(ExprGraph::new(vec![a, b])).unwrap();
         assert_eq!(g.roots[0].id, g.roots[1].id);
         assert_eq!(g.topo().len(), 2);
+        assert!(Cse.run(g.clone()).unwrap().same_as(&g));
+    }
+
+    #[test]
+    fn takes_with_long_lists_differing_in_one_position_stay_apart() {
+        // the hour-of-day climatology: takes of 31 positions each
+        let x = build::source(Source::Full(Scalar::F64(1.0)), vec![744], DType::F64, Chunks::single(&[744]));
+        let take = |h: i64| {
+            let m: Vec<i64> = (0..31).map(|d| d * 24 + h).collect();
+            crate::expr::shape_ops::gather(&x, vec![Some(m)], Scalar::F64(0.0), None).unwrap()
+        };
+        let (a, b, c) = (take(0), take(1), take(0));
+        let g = Cse.run(ExprGraph::new(vec![a, b, c])).unwrap();
+        assert_ne!(g.roots[0].id, g.roots[1].id);
+        assert_eq!(g.roots[0].id, g.roots[2].id);
         assert!(Cse.run(g.clone()).unwrap().same_as(&g));
     }
 }

@@ -27,6 +27,8 @@ const MAX_SHARD_BLOCK: u64 = 128 << 20;
 /// One Zarr array opened for reading.
 pub struct ZarrArray {
     path: PathBuf,
+    /// `path` made absolute with links resolved: the store's identity.
+    canonical: PathBuf,
     label: String,
     array: ZArray<FilesystemStore>,
     shape: Vec<usize>,
@@ -106,9 +108,11 @@ impl ZarrArray {
         })?;
         let shape: Vec<usize> = array.shape().iter().map(|&s| s as usize).collect();
         let chunks = block_grid(&array, &shape, dtype).map_err(|e| storage_err(path, e))?;
+        let canonical = std::fs::canonicalize(path).map_err(|e| storage_err(path, e))?;
         Ok(ZarrArray {
             label: format!("zarr:{}", path.display()),
             path: path.to_path_buf(),
+            canonical,
             array,
             shape,
             dtype,
@@ -225,5 +229,10 @@ impl StoredArray for ZarrArray {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    fn same_array(&self, other: &dyn StoredArray) -> bool {
+        other.as_any().downcast_ref::<ZarrArray>().is_some_and(|o| {
+            o.canonical == self.canonical && o.array.metadata() == self.array.metadata()
+        })
     }
 }

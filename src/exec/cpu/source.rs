@@ -78,13 +78,29 @@ pub struct ReadReq {
     pub dtype: crate::DType,
 }
 
-/// What identifies a read: the store (by address: the graph keeps it alive
-/// for the whole run), the region and the element type.
-pub type ReadKey = (usize, Vec<usize>, Vec<usize>, crate::DType);
+/// What identifies a read: the store handle (the key holds it, so two keys
+/// name the same handle only when they hold the same object), the region
+/// and the element type.
+#[derive(Clone)]
+pub struct ReadKey(ReadReq);
+
+impl PartialEq for ReadKey {
+    fn eq(&self, o: &ReadKey) -> bool {
+        Arc::ptr_eq(&self.0.array, &o.0.array) && self.0.at == o.0.at && self.0.shape == o.0.shape && self.0.dtype == o.0.dtype
+    }
+}
+impl Eq for ReadKey {}
+impl std::hash::Hash for ReadKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // equal keys hold the same object, so its address hashes them
+        (Arc::as_ptr(&self.0.array) as *const () as usize).hash(h);
+        (&self.0.at, &self.0.shape, self.0.dtype).hash(h);
+    }
+}
 
 impl ReadReq {
     pub fn key(&self) -> ReadKey {
-        (Arc::as_ptr(&self.array) as *const () as usize, self.at.clone(), self.shape.clone(), self.dtype)
+        ReadKey(self.clone())
     }
     pub fn nbytes(&self) -> u64 {
         self.shape.iter().product::<usize>() as u64 * self.dtype.size() as u64

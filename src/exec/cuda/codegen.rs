@@ -18,9 +18,7 @@
 //! sum type, `Min`/`Max` in the element type, `Any`/`All` as bool,
 //! `Mean`/`NanMean` as (sum, count) in f64.
 
-use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
@@ -421,13 +419,16 @@ extern "C" __global__ void __launch_bounds__({nt}) floe_map_reduce_tree(Acc* __r
 }
 
 /// The cache key of a generated kernel: program, input layout and the
-/// trailing reduction, if any.
-pub fn kernel_key(p: &Program, modes: &[InputMode], reduce: Option<ReduceKind>) -> u64 {
-    let mut h = DefaultHasher::new();
-    p.hash(&mut h);
-    modes.hash(&mut h);
-    reduce.map(|k| k.name()).hash(&mut h);
-    h.finish()
+/// trailing reduction, if any, compared in full (a hash only finds it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KernelKey {
+    program: Program,
+    modes: Vec<InputMode>,
+    reduce: Option<ReduceKind>,
+}
+
+pub fn kernel_key(p: &Program, modes: &[InputMode], reduce: Option<ReduceKind>) -> KernelKey {
+    KernelKey { program: p.clone(), modes: modes.to_vec(), reduce }
 }
 
 #[cfg(test)]

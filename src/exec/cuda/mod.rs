@@ -54,10 +54,11 @@ pub struct Device {
     pub(crate) copy: Arc<CudaStream>,
     pub(crate) staging: transfer::Staging,
     ptx: nvrtc::PtxCache,
-    modules: Mutex<HashMap<usize, Arc<CudaModule>>>,
+    /// Loaded modules by the CUDA C they were compiled from.
+    modules: Mutex<HashMap<String, Arc<CudaModule>>>,
     /// Generated kernels by (program key, entry point): a fused program is
     /// generated and compiled once, not once per block.
-    generated: Mutex<HashMap<(u64, &'static str), CudaFunction>>,
+    generated: Mutex<HashMap<(codegen::KernelKey, &'static str), CudaFunction>>,
     pub(crate) blas: Mutex<Option<Arc<blas::Blas>>>,
     /// Kernel `meta` arrays on the device by content (see `run`).
     pub(crate) metas: Mutex<HashMap<Vec<i64>, Arc<cudarc::driver::CudaSlice<i64>>>>,
@@ -158,28 +159,27 @@ impl Device {
     }
     /// Function `entry` of a generated kernel with cache key `key` (from
     /// [`codegen::kernel_key`]); `source` makes its CUDA C on first use.
-    pub(crate) fn generated(&self, key: u64, name: &str, entry: &'static str, source: impl FnOnce() -> Result<String>) -> Result<CudaFunction> {
-        if let Some(f) = self.generated.lock().unwrap_or_else(|e| e.into_inner()).get(&(key, entry)) {
+    pub(crate) fn generated(&self, key: &codegen::KernelKey, name: &str, entry: &'static str, source: impl FnOnce() -> Result<String>) -> Result<CudaFunction> {
+        if let Some(f) = self.generated.lock().unwrap_or_else(|e| e.into_inner()).get(&(key.clone(), entry)) {
             return Ok(f.clone());
         }
         let f = self.function(name, &source()?, entry)?;
-        self.generated.lock().unwrap_or_else(|e| e.into_inner()).insert((key, entry), f.clone());
+        self.generated.lock().unwrap_or_else(|e| e.into_inner()).insert((key.clone(), entry), f.clone());
         Ok(f)
     }
     /// Function `entry` of the CUDA C `body` (compiled and loaded on first use).
     pub(crate) fn function(&self, name: &str, body: &str, entry: &str) -> Result<CudaFunction> {
         let ptx = self.ptx.get(name, body)?;
-        let key = Arc::as_ptr(&ptx) as usize;
         let module = {
             let mut m = self.modules.lock().unwrap_or_else(|e| e.into_inner());
-            match m.get(&key) {
+            match m.get(body) {
                 Some(md) => md.clone(),
                 None => {
                     let md = self
                         .ctx
                         .load_module(cudarc::nvrtc::Ptx::from_src(ptx.as_str()))
                         .map_err(|e| drv(&format!("loading the PTX of {name}"), e))?;
-                    m.insert(key, md.clone());
+                    m.insert(body.to_string(), md.clone());
                     md
                 }
             }

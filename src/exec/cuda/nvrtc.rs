@@ -1,11 +1,13 @@
 //! CUDA C → PTX with NVRTC (loaded at run time), and the cache of compiled
-//! PTX keyed by source hash: in memory (a generated program is compiled once
+//! PTX keyed by source: in memory (a generated program is compiled once
 //! per process, whatever the number of blocks and runs) and on disk (once
 //! per machine, as CuPy does), in the folder named by `FLOE_PTX_CACHE`, by
 //! default `$XDG_CACHE_HOME/floe/ptx` or `~/.cache/floe/ptx`; `FLOE_PTX_CACHE=off`
-//! turns the disk cache off. The disk key covers the whole source (prelude
-//! included), the options and NVRTC's version; a file that does not read
-//! back whole is ignored and rewritten. The disk cache is best effort: a
+//! turns the disk cache off. A disk file is named by a hash of the whole
+//! source (prelude included), the options and NVRTC's version, and holds
+//! that text in full: it is used only when the text matches (a hash names
+//! files, it never decides that two sources are the same), and a file that
+//! does not read back whole is ignored and rewritten. The disk cache is best effort: a
 //! folder that cannot be written only costs the compile.
 
 use std::collections::hash_map::DefaultHasher;
@@ -101,31 +103,52 @@ pub fn default_disk_dir() -> Option<PathBuf> {
     }
 }
 
-/// The first line of a PTX file of the disk cache: its key and length, so
-/// a file cut short (a crash while writing, a full disk) is not used.
-fn disk_header(key: u64, len: usize) -> String {
-    format!("// floe ptx {key:016x} {len}\n")
+/// The first line of a PTX file of the disk cache: its key and the lengths
+/// of the key text and the PTX that follow, so a file cut short (a crash
+/// while writing, a full disk) is not used.
+fn disk_header(key: u64, text_len: usize, len: usize) -> String {
+    format!("// floe ptx {key:016x} {text_len} {len}\n")
 }
 
-fn disk_read(dir: &Path, key: u64) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join(format!("{key:016x}.ptx"))).ok()?;
-    let (head, ptx) = text.split_at(text.find('\n')? + 1);
-    (head == disk_header(key, ptx.len())).then(|| ptx.to_string())
+/// What a disk file must have been compiled from: the whole source, the
+/// options and NVRTC's version.
+fn disk_text(name: &str, body: &str) -> String {
+    format!("{}\n// {ARCH} {OPTIONS:?} {ROUNDING} nvrtc {:?}\n", full_source(name, body), nvrtc_version())
 }
 
-fn disk_write(dir: &Path, key: u64, ptx: &str) {
+fn disk_key(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The PTX on disk for `text` (as made by [`disk_text`]), if a whole file
+/// compiled from exactly that text is there.
+fn disk_read(dir: &Path, text: &str) -> Option<String> {
+    let key = disk_key(text);
+    let file = std::fs::read_to_string(dir.join(format!("{key:016x}.ptx"))).ok()?;
+    let (head, rest) = file.split_at(file.find('\n')? + 1);
+    let stored = rest.get(..text.len())?;
+    let ptx = &rest[text.len()..];
+    (head == disk_header(key, text.len(), ptx.len()) && stored == text).then(|| ptx.to_string())
+}
+
+fn disk_write(dir: &Path, text: &str, ptx: &str) {
+    let key = disk_key(text);
     // write a temporary file, then rename: readers never see half a file
     let tmp = dir.join(format!("{key:016x}.{}.tmp", std::process::id()));
-    let ok = std::fs::create_dir_all(dir).is_ok() && std::fs::write(&tmp, format!("{}{ptx}", disk_header(key, ptx.len()))).is_ok();
+    let ok = std::fs::create_dir_all(dir).is_ok()
+        && std::fs::write(&tmp, format!("{}{text}{ptx}", disk_header(key, text.len(), ptx.len()))).is_ok();
     if !ok || std::fs::rename(&tmp, dir.join(format!("{key:016x}.ptx"))).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
 }
 
-/// Compiled PTX by source hash, in memory and (optionally) on disk.
+/// Compiled PTX by source, in memory and (optionally) on disk.
 #[derive(Default)]
 pub struct PtxCache {
-    map: Mutex<HashMap<u64, Arc<String>>>,
+    /// By (name, body): the whole text is the key.
+    map: Mutex<HashMap<(String, String), Arc<String>>>,
     disk: Option<PathBuf>,
     disk_hits: std::sync::atomic::AtomicUsize,
 }
@@ -137,19 +160,13 @@ impl PtxCache {
     }
     /// The PTX of `body`, compiled on first use (or read from the disk cache).
     pub fn get(&self, name: &str, body: &str) -> Result<Arc<String>> {
-        let mut h = DefaultHasher::new();
-        body.hash(&mut h);
-        let key = h.finish();
+        let key = (name.to_string(), body.to_string());
         if let Some(p) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(p.clone());
         }
-        let disk_key = self.disk.as_ref().map(|_| {
-            let mut h = DefaultHasher::new();
-            (full_source(name, body), ARCH, OPTIONS, ROUNDING, nvrtc_version()).hash(&mut h);
-            h.finish()
-        });
-        let cached = match (&self.disk, disk_key) {
-            (Some(dir), Some(k)) => disk_read(dir, k),
+        let text = self.disk.as_ref().map(|_| disk_text(name, body));
+        let cached = match (&self.disk, &text) {
+            (Some(dir), Some(t)) => disk_read(dir, t),
             _ => None,
         };
         let ptx = match cached {
@@ -159,8 +176,8 @@ impl PtxCache {
             }
             None => {
                 let p = Arc::new(compile(name, body)?);
-                if let (Some(dir), Some(k)) = (&self.disk, disk_key) {
-                    disk_write(dir, k, &p);
+                if let (Some(dir), Some(t)) = (&self.disk, &text) {
+                    disk_write(dir, t, &p);
                 }
                 p
             }
@@ -190,17 +207,22 @@ mod tests {
     fn disk_files_are_used_only_when_whole() {
         let dir = std::env::temp_dir().join(format!("floe-ptx-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(disk_read(&dir, 7), None);
-        disk_write(&dir, 7, ".version 8.0\n.entry x {}\n");
-        assert_eq!(disk_read(&dir, 7).as_deref(), Some(".version 8.0\n.entry x {}\n"));
-        // another key does not read it; a file cut short is not used
-        assert_eq!(disk_read(&dir, 8), None);
-        let f = dir.join(format!("{:016x}.ptx", 7));
-        let text = std::fs::read_to_string(&f).unwrap();
-        std::fs::write(&f, &text[..text.len() - 3]).unwrap();
-        assert_eq!(disk_read(&dir, 7), None);
+        let text = "source A\n";
+        assert_eq!(disk_read(&dir, text), None);
+        disk_write(&dir, text, ".version 8.0\n.entry x {}\n");
+        assert_eq!(disk_read(&dir, text).as_deref(), Some(".version 8.0\n.entry x {}\n"));
+        // another source does not read it; a file cut short is not used
+        assert_eq!(disk_read(&dir, "source B\n"), None);
+        let f = dir.join(format!("{:016x}.ptx", disk_key(text)));
+        let whole = std::fs::read_to_string(&f).unwrap();
+        std::fs::write(&f, &whole[..whole.len() - 3]).unwrap();
+        assert_eq!(disk_read(&dir, text), None);
         std::fs::write(&f, "garbage").unwrap();
-        assert_eq!(disk_read(&dir, 7), None);
+        assert_eq!(disk_read(&dir, text), None);
+        // a file under the right name made from another source (a hash
+        // collision, or a file edited by hand) is not used either
+        std::fs::write(&f, whole.replace("source A", "source Z")).unwrap();
+        assert_eq!(disk_read(&dir, text), None);
         // no temporary files are left
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         let _ = std::fs::remove_dir_all(&dir);

@@ -315,8 +315,8 @@ impl Gpu<'_> {
         let (modes, meta) = self.layout(refs, ins, shape)?;
         let key = codegen::kernel_key(program, &modes, Some(kind));
         let src = || codegen::map_reduce_source(program, &modes, kind);
-        let f = self.dev.generated(key, "fused_reduce.cu", "floe_map_reduce", src)?;
-        let tree = self.dev.generated(key, "fused_reduce.cu", "floe_map_reduce_tree", src)?;
+        let f = self.dev.generated(&key, "fused_reduce.cu", "floe_map_reduce", src)?;
+        let tree = self.dev.generated(&key, "fused_reduce.cu", "floe_map_reduce_tree", src)?;
         let d = program.output_dtype();
         // the accumulator's fields and size
         let fields: Vec<DType> = match kind {
@@ -494,7 +494,7 @@ pub(crate) fn launch_map_grid(
     max_blocks: usize,
 ) -> Result<DevChunk> {
     let key = codegen::kernel_key(program, modes, None);
-    let f = dev.generated(key, "fused.cu", "floe_map", || codegen::map_source(program, modes))?;
+    let f = dev.generated(&key, "fused.cu", "floe_map", || codegen::map_source(program, modes))?;
     let out = memory::empty(&dev.stream, program.output_dtype(), shape)?;
     let n = out.len();
     if n == 0 {
