@@ -4,7 +4,7 @@
 //! computed with `compute_many` and compared with plain ndarray.
 
 use floe::{Executor, PadMode};
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 
 fn data(shape: &[usize]) -> ArrayD<f64> {
     ArrayD::from_shape_fn(IxDyn(shape), |ix| ix.slice().iter().fold(0.0, |acc, &i| acc * 100.0 + i as f64))
@@ -49,7 +49,7 @@ fn siblings_differing_in_one_long_parameter_stay_apart() {
     let padded = |v: f64| {
         let mut p = ArrayD::from_elem(IxDyn(&[49, 5]), v);
         p.slice_mut(ndarray::s![9.., ..]).assign(&d);
-        p.slice(ndarray::s![..40, ..]).to_owned()
+        p.slice(ndarray::s![..40, ..]).to_owned().into_dyn()
     };
     let want = vec![
         d.select(Axis(0), &a),
@@ -78,7 +78,8 @@ fn equal_siblings_are_still_shared() {
     let b = x.take(&idx, 0).unwrap().sum(0).unwrap();
     let both = &a + &b;
     let plan = both.explain();
-    assert_eq!(plan.matches("gather").count() + plan.matches("take").count(), 1, "{plan}");
+    let graph = plan.split("-- tasks --").next().unwrap();
+    assert_eq!(graph.matches("gather").count(), 1, "{plan}");
     let got = Executor::cpu().compute(&both).unwrap();
     let want = d.sum_axis(Axis(0)).mapv(|v| 2.0 * v);
     assert_eq!(got, want.into_dyn());
