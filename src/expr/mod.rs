@@ -63,6 +63,9 @@ pub trait StoredArray: Send + Sync {
     /// Whether `other` reads the same stored data: the same store (its
     /// canonical location, not its description) with the same metadata.
     fn same_array(&self, other: &dyn StoredArray) -> bool;
+    /// Bytes of the largest stored unit (chunk, or inner chunk of a shard)
+    /// one read decodes whole: a read holds that much besides its block.
+    fn decode_bytes(&self) -> u64;
 }
 
 /// Operations without array inputs.

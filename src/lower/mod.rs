@@ -71,7 +71,40 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
         layer_of.insert(n.id, l);
     }
     tg.outputs = g.roots.iter().map(|r| layer_of[&r.id]).collect();
+    for l in &mut tg.layers {
+        l.block_bytes = match &l.kind {
+            // the block, or the whole stored chunk it is decoded from
+            LayerKind::Source { .. } => l.block_bytes.max(stored_read_bytes(&l.kind)),
+            _ => l.block_bytes.saturating_add(stored_read_bytes(&l.kind)),
+        };
+    }
     tg
+}
+
+/// Bytes a task holds besides its own block while it reads stored data:
+/// the stored blocks it reads inline, and where a stored chunk is larger
+/// than the block read from it (a chunk reaching far past the array's
+/// edge), the rest of the buffer that chunk is decoded into whole.
+fn stored_read_bytes(kind: &LayerKind) -> u64 {
+    let block_bytes = |c: &Chunks, d: crate::dtype::DType| (c.max_block_elems() as u64).saturating_mul(d.size() as u64);
+    let extra = |s: &Source, block: u64| match s {
+        Source::Stored { array, .. } => Some(array.decode_bytes().saturating_sub(block)),
+        _ => None,
+    };
+    match kind {
+        LayerKind::Source { source: Source::Stored { array, .. }, .. } => array.decode_bytes(),
+        LayerKind::Map { inputs, .. } | LayerKind::ReducePartial { inputs, .. } => {
+            let stored = inputs.iter().filter_map(|r| r.inline.as_ref()).filter_map(|i| {
+                let block = block_bytes(&i.chunks, i.dtype);
+                extra(&i.source, block).map(|e| (block, e))
+            });
+            let (blocks, most) = stored.fold((0u64, 0u64), |(b, m), (block, e)| (b.saturating_add(block), m.max(e)));
+            // a reduction of the stored block itself already counts it as its input
+            let identity = matches!(kind, LayerKind::ReducePartial { program, .. } if program.is_identity());
+            if identity { most } else { blocks.saturating_add(most) }
+        }
+        _ => 0,
+    }
 }
 
 /// A random f64 source read by a block function (`map_blocks`,

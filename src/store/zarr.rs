@@ -29,6 +29,8 @@ pub struct ZarrArray {
     path: PathBuf,
     /// `path` made absolute with links resolved: the store's identity.
     canonical: PathBuf,
+    /// Bytes of the largest stored unit a block read decodes.
+    decode_bytes: u64,
     label: String,
     array: ZArray<FilesystemStore>,
     shape: Vec<usize>,
@@ -107,12 +109,13 @@ impl ZarrArray {
             ))
         })?;
         let shape: Vec<usize> = array.shape().iter().map(|&s| s as usize).collect();
-        let chunks = block_grid(&array, &shape, dtype).map_err(|e| storage_err(path, e))?;
+        let (chunks, decode_bytes) = block_grid(&array, &shape, dtype).map_err(|e| storage_err(path, e))?;
         let canonical = std::fs::canonicalize(path).map_err(|e| storage_err(path, e))?;
         Ok(ZarrArray {
             label: format!("zarr:{}", path.display()),
             path: path.to_path_buf(),
             canonical,
+            decode_bytes,
             array,
             shape,
             dtype,
@@ -168,8 +171,10 @@ impl ZarrArray {
     }
 }
 
-/// floe blocks of a stored array: its chunk grid clipped to the shape.
-fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) -> std::result::Result<Chunks, String> {
+/// floe blocks of a stored array: its chunk grid clipped to the shape; and
+/// the bytes of the stored unit a block read decodes whole (the chunk, not
+/// clipped: a chunk may reach far past the array's edge).
+fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) -> std::result::Result<(Chunks, u64), String> {
     let nd = shape.len();
     let zero = vec![0u64; nd];
     let outer: Vec<usize> = if nd == 0 {
@@ -177,19 +182,22 @@ fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) ->
     } else {
         array.chunk_shape(&zero).map_err(|e| e.to_string())?.iter().map(|c| c.get() as usize).collect()
     };
-    let block_bytes = outer.iter().product::<usize>() as u64 * dtype.size() as u64;
-    let sizes: Vec<Vec<usize>> = if array.is_sharded() && block_bytes > MAX_SHARD_BLOCK {
+    let bytes_of = |c: &[usize]| c.iter().fold(dtype.size() as u64, |a, &v| a.saturating_mul(v as u64));
+    let block_bytes = bytes_of(&outer);
+    let (sizes, decode): (Vec<Vec<usize>>, u64) = if array.is_sharded() && block_bytes > MAX_SHARD_BLOCK {
         match array.effective_subchunk_shape() {
             Some(inner) => {
                 let inner: Vec<usize> = inner.iter().map(|c| c.get() as usize).collect();
-                shape.iter().zip(&inner).map(|(&l, &c)| regular(l, c.max(1))).collect()
+                (shape.iter().zip(&inner).map(|(&l, &c)| regular(l, c.max(1))).collect(), bytes_of(&inner))
             }
-            None => per_axis(array, shape)?,
+            None => (per_axis(array, shape)?, block_bytes),
         }
     } else {
-        per_axis(array, shape)?
+        (per_axis(array, shape)?, block_bytes)
     };
-    Ok(Chunks::new(shape, sizes).map_err(|e| e.to_string())?)
+    // an empty array reads nothing
+    let decode = if shape.contains(&0) { 0 } else { decode };
+    Ok((Chunks::new(shape, sizes).map_err(|e| e.to_string())?, decode))
 }
 
 /// Chunk sizes along each axis from the chunk grid (regular or rectangular).
@@ -229,6 +237,9 @@ impl StoredArray for ZarrArray {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    fn decode_bytes(&self) -> u64 {
+        self.decode_bytes
     }
     fn same_array(&self, other: &dyn StoredArray) -> bool {
         other.as_any().downcast_ref::<ZarrArray>().is_some_and(|o| {
