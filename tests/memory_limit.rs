@@ -58,3 +58,18 @@ fn a_stored_chunk_decoded_whole_counts_against_the_limit() {
     assert_eq!(s[[]], 15.0);
     let _ = std::fs::remove_dir_all(&p);
 }
+
+/// A columns-to-rows rechunk of an in-memory array: the array's blocks are
+/// its own (not made by the run, not counted again); what the run makes
+/// stays under the limit.
+#[test]
+fn an_in_memory_rechunk_stays_under_the_limit() {
+    let d = ArrayD::from_shape_fn(IxDyn(&[1000, 1000]), |ix| (ix[0] * 1000 + ix[1]) as f64);
+    let x = floe::from_ndarray(&d, vec![1000, 10]).unwrap();
+    let rows = x.rechunk(vec![10, 1000]).unwrap();
+    let total = (&rows * 2.0).sum(1).unwrap();
+    let (s, stats) = Executor::cpu().memory_limit(MIB).compute_with_stats(&total).unwrap();
+    let want = d.sum_axis(ndarray::Axis(1)).mapv(|v| 2.0 * v);
+    assert_eq!(s, want.into_dyn());
+    assert!(stats.peak_bytes <= MIB, "peak {} bytes under a 1 MiB limit: {}", stats.peak_bytes, total.explain());
+}

@@ -156,8 +156,15 @@ impl Executor {
         self.threads = n.max(1);
         self
     }
-    /// Most bytes of chunks held at once. A plan with a task whose output
-    /// alone exceeds it is refused before anything runs. Running under a
+    /// Most bytes floe holds at once during a run: blocks and partial
+    /// results in flight, blocks read ahead and queued for writing, stored
+    /// chunks decoded whole (a stored chunk larger than the block read
+    /// from it counts whole), and the results `compute()` hands back (held
+    /// from the start: a result larger than the limit is refused — write
+    /// it with `to_zarr`). Blocks of in-memory arrays (`from_ndarray`)
+    /// belong to the array, not to the run, and are not counted again.
+    /// A plan with a task that alone exceeds the limit is refused before
+    /// anything runs, with the bytes it needs. Running under a
     /// limit also makes freed chunk memory go back to the system (on glibc
     /// the process's mmap threshold is fixed at 256 KiB; see
     /// `floe::alloc`), so the process's peak RSS follows the limit.

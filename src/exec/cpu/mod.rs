@@ -146,6 +146,13 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
             }
         })
         .collect();
+    // blocks of in-memory arrays (`from_ndarray`) are shared, not made: they
+    // are held by the array whatever the run does, so they are not counted
+    let resident: Vec<bool> = g
+        .layers
+        .iter()
+        .map(|l| matches!(&l.kind, crate::task::LayerKind::Source { source: crate::expr::Source::Data(_), .. }))
+        .collect();
     let mut ready = BTreeSet::new();
     for &t in &s.order {
         if s.n_deps[t as usize] == 0 {
@@ -212,6 +219,7 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
         let mut ahead_block = Vec::new();
         let mut ahead_reads = Vec::new();
         let mut start_reads = Vec::new();
+        let mut dep_block = Vec::new();
         loop {
             let (task, layer);
             {
@@ -221,7 +229,8 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                         return;
                     }
                     if let Some(&(_, t)) = st.ready.first() {
-                        let need = g.layers[g.locate(t as usize, &mut block)].block_bytes;
+                        let l = g.locate(t as usize, &mut block);
+                        let need = if resident[l] { 0 } else { g.layers[l].block_bytes };
                         let fits = match cfg.memory_limit {
                             Some(lim) => st.held_bytes + io_bytes() + need <= lim || st.running == 0,
                             None => true,
@@ -340,7 +349,9 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                     let keep = st.remaining[task] - outs;
                     st.remaining[task] = keep;
                     if let Some(v) = v.filter(|_| keep > 0) {
-                        st.held_bytes += v.nbytes();
+                        if !resident[layer] {
+                            st.held_bytes += v.nbytes();
+                        }
                         st.count(&v, 1);
                         st.values[task] = Some(v);
                     }
@@ -348,7 +359,9 @@ pub fn run(g: &TaskGraph, s: &Schedule, cfg: &RunConfig) -> Result<(Vec<Chunk>, 
                         st.remaining[d] -= 1;
                         if st.remaining[d] == 0 {
                             if let Some(old) = st.values[d].take() {
-                                st.held_bytes -= old.nbytes();
+                                if !resident[g.locate(d, &mut dep_block)] {
+                                    st.held_bytes -= old.nbytes();
+                                }
                                 st.count(&old, -1);
                             }
                         }
