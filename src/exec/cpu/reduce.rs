@@ -501,6 +501,7 @@ pub fn partial_of_program_all_axes(
     program: &crate::expr::Program,
     inputs: &[super::interp::TileInput],
     shape: &[usize],
+    axis_offset: usize,
 ) -> Result<Partial> {
     let d = program.output_dtype();
     let n: usize = shape.iter().product();
@@ -508,7 +509,9 @@ pub fn partial_of_program_all_axes(
     let mut acc: Option<Partial> = None;
     crate::dispatch_dtype!(d, T => {
         let mut buf: Vec<T> = Vec::with_capacity(REDUCE_BATCH.min(n));
-        let mut start = 0usize;
+        // positions (argmin/argmax) count from where the block starts in the
+        // array (arg reductions are over one axis: here the block's only one)
+        let mut start = axis_offset;
         // reduce the buffer's contents (elements start.. of the block) and empty it
         let mut flush = |buf: &mut Vec<T>, start: &mut usize| -> Result<()> {
             let len = buf.len();

@@ -78,9 +78,11 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
             let made = make_inline(refs, block, reads)?;
             let ins = gather_inputs(refs, &made, inputs)?;
             let shape = in_chunks.block_shape(block);
+            // where the reduced axis starts in the array (argmin/argmax positions)
+            let off = spec.axes.first().map(|&a| in_chunks.offset(a, block[a])).unwrap_or(0);
             if !program.is_identity() && spec.axes.len() == shape.len() && !shape.is_empty() {
                 // the fused block never exists: tiles go straight into the reduction
-                let p = reduce::partial_of_program_all_axes(spec, program, &ins, &shape)?;
+                let p = reduce::partial_of_program_all_axes(spec, program, &ins, &shape, off)?;
                 return Ok(Output::New(Value::Partial(p)));
             }
             // an identity program over a block reduces the block itself (eval
@@ -93,7 +95,6 @@ pub fn run(g: &TaskGraph, layer: LayerId, block: &[usize], deps: &[TaskId], inpu
                     &evaluated
                 }
             };
-            let off = spec.axes.first().map(|&a| in_chunks.offset(a, block[a])).unwrap_or(0);
             Ok(Output::New(Value::Partial(reduce::partial(spec, data, off)?)))
         }
         LayerKind::ReduceCombine { spec, finalize, in_dtype, .. } => {
