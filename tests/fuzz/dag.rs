@@ -24,7 +24,7 @@
 use std::fmt::Write as _;
 
 use floe::{Array, Axes, Boundary, ChunkSpec, Executor, PadMode};
-use ndarray::{ArrayD, Axis, IxDyn, SliceInfoElem};
+use ndarray::{ArrayD, Axis, Dimension, IxDyn, SliceInfoElem};
 
 pub const MAX_ELEMS: usize = 1500;
 pub const MAX_NDIM: usize = 4;
@@ -900,9 +900,10 @@ impl Dag {
                 let mut v = vec![];
                 for &n in &shape {
                     let n = n as isize;
-                    let e = match rng.below(8) {
+                    let (r8, c3) = (rng.below(8), rng.chance(0.3));
+                    let e = match r8 {
                         0 if n > 0 => SE::Index(rng.range(-(n as i64), n as i64 - 1) as isize),
-                        1 if rng.chance(0.3) => {
+                        1 if c3 => {
                             v.push(SE::NewAxis);
                             SE::Range { start: 0, end: None, step: 1 }
                         }
@@ -1832,9 +1833,9 @@ impl Dag {
                     });
                 }
                 macro_rules! bin {
-                    ($V:ident, $a:expr, $r:expr) => {{
+                    ($V:ident, $T:ty, $a:expr, $r:expr) => {{
                         let a = $a;
-                        let r: floe::Operand<_> = $r;
+                        let r: floe::Operand<$T> = $r;
                         match op {
                             B::Add => Lz::$V(a.try_add(r)?),
                             B::Sub => Lz::$V(a.try_sub(r)?),
@@ -1852,14 +1853,14 @@ impl Dag {
                     }};
                 }
                 match (x, rhs) {
-                    (Lz::F(a), Opd::S(Sc::F(s))) => bin!(F, a, (*s).into()),
+                    (Lz::F(a), Opd::S(Sc::F(s))) => bin!(F, f64, a, (*s).into()),
                     (Lz::F(a), Opd::N(i)) => match node(*i) {
-                        Lz::F(b) => bin!(F, a, b.into()),
+                        Lz::F(b) => bin!(F, f64, a, b.into()),
                         _ => unreachable!(),
                     },
-                    (Lz::I(a), Opd::S(Sc::I(s))) => bin!(I, a, (*s).into()),
+                    (Lz::I(a), Opd::S(Sc::I(s))) => bin!(I, i64, a, (*s).into()),
                     (Lz::I(a), Opd::N(i)) => match node(*i) {
-                        Lz::I(b) => bin!(I, a, b.into()),
+                        Lz::I(b) => bin!(I, i64, a, b.into()),
                         _ => unreachable!(),
                     },
                     (Lz::B(a), Opd::N(i)) => match (node(*i), op) {
@@ -1873,8 +1874,8 @@ impl Dag {
             Op::Where { cond, other, swap } => {
                 let Lz::B(c) = node(*cond) else { unreachable!() };
                 macro_rules! wh {
-                    ($V:ident, $a:expr, $o:expr) => {{
-                        let o: floe::Operand<_> = $o;
+                    ($V:ident, $T:ty, $a:expr, $o:expr) => {{
+                        let o: floe::Operand<$T> = $o;
                         if *swap {
                             Lz::$V(floe::where_(c, o, $a)?)
                         } else {
@@ -1883,18 +1884,18 @@ impl Dag {
                     }};
                 }
                 match (x, other) {
-                    (Lz::F(a), Opd::S(Sc::F(s))) => wh!(F, a, (*s).into()),
-                    (Lz::I(a), Opd::S(Sc::I(s))) => wh!(I, a, (*s).into()),
+                    (Lz::F(a), Opd::S(Sc::F(s))) => wh!(F, f64, a, (*s).into()),
+                    (Lz::I(a), Opd::S(Sc::I(s))) => wh!(I, i64, a, (*s).into()),
                     (Lz::F(a), Opd::N(i)) => match node(*i) {
-                        Lz::F(b) => wh!(F, a, b.into()),
+                        Lz::F(b) => wh!(F, f64, a, b.into()),
                         _ => unreachable!(),
                     },
                     (Lz::I(a), Opd::N(i)) => match node(*i) {
-                        Lz::I(b) => wh!(I, a, b.into()),
+                        Lz::I(b) => wh!(I, i64, a, b.into()),
                         _ => unreachable!(),
                     },
                     (Lz::B(a), Opd::N(i)) => match node(*i) {
-                        Lz::B(b) => wh!(B, a, b.into()),
+                        Lz::B(b) => wh!(B, bool, a, b.into()),
                         _ => unreachable!(),
                     },
                     _ => unreachable!(),
@@ -2073,6 +2074,7 @@ impl Dag {
     /// Add the node `op(x)`: Ok(false) if the oracle rejects it, Err if floe fails.
     fn push(&mut self, xi: usize, op: &Op, root: bool) -> Res<bool> {
         let Some((val, prec, scale)) = self.oracle(xi, op) else { return Ok(false) };
+        let val = each!(&val, a => a.as_standard_layout().to_owned());
         let code = self.code_of(xi, op);
         let name = format!("n{}", self.nodes.len());
         writeln!(self.code, "    let {name} = {code}.unwrap();").unwrap();
