@@ -5,10 +5,12 @@
 //! parameter are built on purpose, so an optimizer that merges nodes that
 //! are not equal in full fails here.
 //!
-//! `FLOE_FUZZ_CASES=N` sets the number of DAGs (default 300);
+//! `FLOE_FUZZ_CASES=N` sets the number of DAGs (default 500);
 //! `FLOE_FUZZ_KEEP_GOING=1` records each (shrunk) failure and goes on with
 //! a fresh seed instead of stopping at the first; `FLOE_FUZZ_SEED=S` picks
-//! the first seed.
+//! the first seed; `FLOE_FUZZ_AVOID_CSE_GATHER=1` stops building gathers
+//! (take, roll, pad, tile, repeat) that differ in one long parameter, to look
+//! past the CSE bug that merges them.
 //!
 //! A failure prints a self-contained reproducer (the floe code of the DAG);
 //! the regression tests at the bottom are such reproducers.
@@ -45,6 +47,7 @@ fn dags() -> impl Strategy<Value = (Vec<Input>, Vec<Step>)> {
 
 fn run_case(inputs: &[Input], steps: &[Step]) -> Result<(), TestCaseError> {
     let mut d = Dag::new();
+    d.avoid_cse_gather = env("FLOE_FUZZ_AVOID_CSE_GATHER").unwrap_or(0) != 0;
     for (dt, shape, raw, cs) in inputs {
         let dt = match dt {
             0..=6 => Dt::F,
@@ -58,6 +61,15 @@ fn run_case(inputs: &[Input], steps: &[Step]) -> Result<(), TestCaseError> {
     for s in steps {
         d.step(s).map_err(TestCaseError::fail)?;
     }
+    if env("FLOE_FUZZ_STATS").is_some() {
+        for l in &d.log {
+            let op = l.split_once(" = ").map(|x| x.1).unwrap_or("");
+            let op = op.split('(').next().unwrap_or("");
+            let op = op.rsplit('.').next().unwrap_or(op);
+            eprintln!("OP {op}");
+        }
+        eprintln!("NODES {}", d.nodes.len());
+    }
     d.check(2).map_err(TestCaseError::fail)
 }
 
@@ -67,7 +79,7 @@ fn env(name: &str) -> Option<u64> {
 
 #[test]
 fn fuzz_dags() {
-    let cases = env("FLOE_FUZZ_CASES").unwrap_or(300) as u32;
+    let cases = env("FLOE_FUZZ_CASES").unwrap_or(500) as u32;
     let keep_going = env("FLOE_FUZZ_KEEP_GOING").unwrap_or(0) != 0;
     let mut seed = env("FLOE_FUZZ_SEED").unwrap_or(0x5EED_F10E);
     let mut left = cases;

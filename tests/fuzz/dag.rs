@@ -706,6 +706,9 @@ pub struct Dag {
     pub code: String,
     pub log: Vec<String>,
     pub used: Vec<bool>,
+    /// Do not build siblings of gathers that differ in one parameter (the
+    /// known CSE bug), so long runs can find other bugs.
+    pub avoid_cse_gather: bool,
 }
 
 type Res<T> = Result<T, String>;
@@ -716,7 +719,7 @@ fn ferr(what: &str) -> impl Fn(floe::Error) -> String + '_ {
 
 impl Dag {
     pub fn new() -> Dag {
-        Dag { nodes: vec![], roots: vec![], code: String::new(), log: vec![], used: vec![] }
+        Dag { nodes: vec![], roots: vec![], code: String::new(), log: vec![], used: vec![], avoid_cse_gather: false }
     }
 
     pub fn input(&mut self, val: Val, chunks: Vec<Vec<usize>>) -> Res<()> {
@@ -736,8 +739,9 @@ impl Dag {
         };
         writeln!(
             self.code,
-            "    let {name} = floe::from_ndarray(&ArrayD::<{ty}>::from_shape_vec(IxDyn(&{shape:?}), vec![{}]).unwrap(), ChunkSpec::from(vec!{chunks:?})).unwrap();",
-            vals_str(&val)
+            "    let {name} = floe::from_ndarray(&ArrayD::<{ty}>::from_shape_vec(IxDyn(&{shape:?}), vec![{}]).unwrap(), ChunkSpec::from({})).unwrap();",
+            vals_str(&val),
+            chunks_code(&chunks)
         )
         .unwrap();
         let scale = val.maxabs();
@@ -954,7 +958,7 @@ impl Dag {
                 let n = shape[axis];
                 let len = if n == 0 {
                     0
-                } else if rng.chance(0.7) {
+                } else if rng.chance(0.7) && !self.avoid_cse_gather {
                     7 + rng.below(14)
                 } else {
                     rng.below(7)
@@ -1034,6 +1038,9 @@ impl Dag {
     /// A sibling of `op` that differs from it in one parameter (or an identical twin).
     fn mutate(&self, op: &Op, rng: &mut Rng) -> Op {
         let mut o = op.clone();
+        if self.avoid_cse_gather && matches!(op, Op::Take(..) | Op::Roll(..) | Op::Tile(..) | Op::Repeat(..) | Op::Pad(..)) {
+            return o;
+        }
         match &mut o {
             Op::Take(idx, axis) => {
                 let n = self_len_hint(idx, *axis);
@@ -1436,7 +1443,11 @@ impl Dag {
                 if !slice_ok(s, &shape) {
                     return None;
                 }
-                let info = to_info(s);
+                let mut info = to_info(s);
+                let named = s.iter().filter(|e| !matches!(e, SE::NewAxis)).count();
+                for _ in named..nd {
+                    info.push(SliceInfoElem::Slice { start: 0, end: None, step: 1 });
+                }
                 each!(&x.val, a => a.slice(info.as_slice()).to_owned())
             }
             Op::Flip(axis) => {
@@ -1712,7 +1723,7 @@ impl Dag {
             }
             Op::Arg { max, axis } => format!("{x}.{}({axis})", if *max { "argmax" } else { "argmin" }),
             Op::Scan { prod, axis } => format!("{x}.{}({axis})", if *prod { "cumprod" } else { "cumsum" }),
-            Op::Rechunk(c) => format!("{x}.rechunk(vec!{c:?})"),
+            Op::Rechunk(c) => format!("{x}.rechunk({})", chunks_code(c)),
             Op::Concat { axis, others } | Op::Stack { axis, others } => {
                 let f = if matches!(op, Op::Stack { .. }) { "stack" } else { "concatenate" };
                 let mut v = vec![format!("&{x}")];
@@ -2169,6 +2180,10 @@ impl Dag {
             roots.iter().map(|&i| &self.nodes[i].name).collect::<Vec<_>>()
         )
     }
+}
+
+fn chunks_code(c: &[Vec<usize>]) -> String {
+    format!("vec![{}]", c.iter().map(|v| format!("vec!{v:?}")).collect::<Vec<_>>().join(", "))
 }
 
 fn short(a: &ArrayD<f64>) -> String {
