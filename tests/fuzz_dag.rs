@@ -138,4 +138,35 @@ mod regressions {
         assert_eq!(got[0].as_slice().unwrap(), &[0., 1., 2., 3., 4., 5., 6.]);
         assert_eq!(got[1].as_slice().unwrap(), &[0., 1., 2., 3., 4., 5., 7.]);
     }
+
+    /// argmax of an elementwise expression: the fused reduction gave the index
+    /// of the maximum of the *input* (x = [0, 0, -0.375]: argmax(-x) = 2, floe 0).
+    /// Found by the fuzzer as argmax(x == x.sum(0)).
+    #[test]
+    #[ignore = "bug: argmax/argmin of a fused elementwise program reduce the raw input (not fixed yet)"]
+    fn argmax_of_elementwise_expression_multi_block() {
+        let a = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0.0, 0.0, -0.375]).unwrap();
+        let x = floe::from_ndarray(&a, ChunkSpec::from(vec![vec![2, 1]])).unwrap();
+        assert_eq!((-&x).argmax(0).unwrap().compute().unwrap().first().copied(), Some(2));
+        assert_eq!(x.equal(-0.375).unwrap().argmax(0).unwrap().compute().unwrap().first().copied(), Some(2));
+    }
+
+    /// The same with one block passes (the bug is in the multi-block path).
+    #[test]
+    fn argmax_of_elementwise_expression_one_block() {
+        let a = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0.0, 0.0, -0.375]).unwrap();
+        let x = floe::from_ndarray(&a, ChunkSpec::from(vec![vec![3]])).unwrap();
+        assert_eq!((-&x).argmax(0).unwrap().compute().unwrap().first().copied(), Some(2));
+    }
+
+    #[test]
+    #[ignore = "bug: argmax/argmin of a fused elementwise program reduce the raw input (not fixed yet)"]
+    fn argmin_of_elementwise_expression() {
+        let a = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0.0, 0.0, -0.375]).unwrap();
+        let x = floe::from_ndarray(&a, ChunkSpec::from(vec![vec![2, 1]])).unwrap();
+        assert_eq!((-&x).argmin(0).unwrap().compute().unwrap().first().copied(), Some(0));
+        assert_eq!((&x * -1.0).argmin(0).unwrap().compute().unwrap().first().copied(), Some(0));
+        assert_eq!((&x + 1.0).argmin(0).unwrap().compute().unwrap().first().copied(), Some(2));
+        assert_eq!((-&x).argmax(0).unwrap().compute().unwrap().first().copied(), Some(2));
+    }
 }
