@@ -709,6 +709,8 @@ pub struct Dag {
     /// Do not build siblings of gathers that differ in one parameter (the
     /// known CSE bug), so long runs can find other bugs.
     pub avoid_cse_gather: bool,
+    /// Do not build argmin/argmax (the known multi-block argmax-of-expression bug).
+    pub avoid_arg: bool,
 }
 
 type Res<T> = Result<T, String>;
@@ -719,7 +721,7 @@ fn ferr(what: &str) -> impl Fn(floe::Error) -> String + '_ {
 
 impl Dag {
     pub fn new() -> Dag {
-        Dag { nodes: vec![], roots: vec![], code: String::new(), log: vec![], used: vec![], avoid_cse_gather: false }
+        Dag { nodes: vec![], roots: vec![], code: String::new(), log: vec![], used: vec![], avoid_cse_gather: false, avoid_arg: false }
     }
 
     pub fn input(&mut self, val: Val, chunks: Vec<Vec<usize>>) -> Res<()> {
@@ -1633,6 +1635,13 @@ impl Dag {
             }
         };
         if !same_shape(&val) {
+            return None;
+        }
+        if self.avoid_arg && matches!(op, Op::Arg { .. }) {
+            return None;
+        }
+        if self.avoid_cse_gather && matches!(op, Op::Take(..) | Op::Roll(..) | Op::Tile(..) | Op::Repeat(..) | Op::Pad(..)) && val.shape().iter().any(|&l| l > 6) {
+            // a gather with a map longer than 6 displays as "[N positions]"
             return None;
         }
         scale = scale.max(val.maxabs());
