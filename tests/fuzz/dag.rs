@@ -678,8 +678,8 @@ fn var_m2(v: &[f64], ddof: usize) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    let mean = v.iter().sum::<f64>() / n as f64;
-    let m2: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+    let mean = v.iter().fold(0.0, |s, &x| s + x) / n as f64;
+    let m2: f64 = v.iter().map(|x| (x - mean) * (x - mean)).fold(0.0, |s, x| s + x);
     m2 / n.saturating_sub(ddof) as f64
 }
 
@@ -1326,13 +1326,13 @@ impl Dag {
                 let keep = *keep;
                 match (&x.val, k) {
                     (Val::F(a), k) => match k {
-                        R::Sum => Val::F(reduce(a, &ax, keep, |v| v.iter().sum())),
-                        R::NanSum => Val::F(reduce(a, &ax, keep, |v| nn(v).iter().sum())),
+                        R::Sum => Val::F(reduce(a, &ax, keep, |v| v.iter().fold(0.0, |s, &x| s + x))),
+                        R::NanSum => Val::F(reduce(a, &ax, keep, |v| nn(v).iter().fold(0.0, |s, &x| s + x))),
                         R::Prod => Val::F(reduce(a, &ax, keep, |v| v.iter().product())),
-                        R::Mean => Val::F(reduce(a, &ax, keep, |v| v.iter().sum::<f64>() / v.len() as f64)),
+                        R::Mean => Val::F(reduce(a, &ax, keep, |v| v.iter().fold(0.0, |s, &x| s + x) / v.len() as f64)),
                         R::NanMean => Val::F(reduce(a, &ax, keep, |v| {
                             let w = nn(v);
-                            w.iter().sum::<f64>() / w.len() as f64
+                            w.iter().fold(0.0, |s, &x| s + x) / w.len() as f64
                         })),
                         R::Var => Val::F(reduce(a, &ax, keep, |v| var_m2(v, ddof))),
                         R::Std => Val::F(reduce(a, &ax, keep, |v| var_m2(v, ddof).sqrt())),
@@ -1348,7 +1348,7 @@ impl Dag {
                     (Val::I(a), k) => match k {
                         R::Sum | R::NanSum => Val::I(reduce(a, &ax, keep, |v| v.iter().fold(0i64, |s, &x| s.wrapping_add(x)))),
                         R::Prod => Val::I(reduce(a, &ax, keep, |v| v.iter().fold(1i64, |s, &x| s.wrapping_mul(x)))),
-                        R::Mean | R::NanMean => Val::F(reduce(a, &ax, keep, |v| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64)),
+                        R::Mean | R::NanMean => Val::F(reduce(a, &ax, keep, |v| v.iter().map(|&x| x as f64).fold(0.0, |s, x| s + x) / v.len() as f64)),
                         R::Var | R::NanVar => Val::F(reduce(a, &ax, keep, |v| var_m2(&v.iter().map(|&x| x as f64).collect::<Vec<_>>(), ddof))),
                         R::Std | R::NanStd => Val::F(reduce(a, &ax, keep, |v| var_m2(&v.iter().map(|&x| x as f64).collect::<Vec<_>>(), ddof).sqrt())),
                         R::Min | R::NanMin => Val::I(reduce(a, &ax, keep, |v| *v.iter().min().unwrap())),
