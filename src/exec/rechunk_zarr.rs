@@ -27,7 +27,7 @@ use crate::chunks::ChunkSpec;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{build, NodeRef, Source};
-use crate::store::location::check_output_disjoint;
+use crate::store::location::{check_output_disjoint, overlap, resolve};
 use crate::store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 
 /// One copy pass of a rechunk plan.
@@ -215,8 +215,9 @@ fn process_alive(pid: i32) -> bool {
 
 /// Remove intermediate stores of earlier rechunks into `output` whose
 /// process is gone (killed before it could remove them). Those of running
-/// processes, and names that do not end in a valid process id, are left.
-fn remove_stale_intermediates(output: &Path) {
+/// processes, names that do not end in a valid process id, and the input
+/// being read (rechunking a leftover intermediate store) are left.
+fn remove_stale_intermediates(output: &Path, input: &Path) {
     let prefix = intermediate_prefix(output);
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -230,7 +231,8 @@ fn remove_stale_intermediates(output: &Path) {
         if pid <= 0 || pid as u32 == std::process::id() || process_alive(pid) {
             continue;
         }
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
+        let reads_it = resolve(&e.path()).is_ok_and(|p| overlap(&p, input).is_some());
+        if e.file_type().is_ok_and(|t| t.is_dir()) && !reads_it {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
@@ -327,7 +329,7 @@ impl Executor {
                 output.display()
             )));
         }
-        remove_stale_intermediates(output);
+        remove_stale_intermediates(output, &resolve(input)?);
         let dtype = report.dtype;
         let stages = report.stages.clone();
         let copy = |from: &Path, to: &Path, st: &RechunkStage, codec: ZarrCodec| -> Result<f64> {
