@@ -69,6 +69,10 @@ impl Executor {
     }
 
     /// Write `a` as a Zarr v3 array with these options; returns the run's statistics.
+    /// Refused before anything is deleted or written (`Error::Value`) when
+    /// a codec setting is out of range, and (`Error::Storage`) when `path`
+    /// overlaps a Zarr store `a` reads: the same store, a directory holding
+    /// it, or a path inside it (compared as canonical paths).
     pub fn to_zarr_with<T: Element>(&self, a: &Array<T>, path: impl AsRef<Path>, o: &ZarrWriteOptions) -> Result<Stats> {
         let path = path.as_ref();
         let node = a.node();

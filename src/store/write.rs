@@ -89,7 +89,10 @@ impl ZarrWriteOptions {
         self.codec = codec;
         self
     }
-    /// Replace an existing Zarr array at the path (otherwise writing there is an error).
+    /// Replace an existing Zarr array at the path (otherwise writing there is
+    /// an error). A Zarr group is never replaced, and no path overlapping a
+    /// store the written array reads (the store itself, a directory holding
+    /// it, a path inside it) is written, with or without overwrite.
     pub fn overwrite(mut self, on: bool) -> Self {
         self.overwrite = on;
         self
