@@ -278,3 +278,92 @@ fn help_and_usage() {
         assert!(text.contains(&format!("floe {cmd}")), "{text}");
     }
 }
+
+/// `floe ARGS`, killed (and the test failed) when it runs over `secs` seconds.
+fn floe_within(secs: u64, args: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run floe");
+    let t = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("floe {args:?} did not finish within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn rechunk_into_a_group_holding_the_input_is_refused() {
+    let d = tmp("rechunk-parent");
+    let g = d.join("G");
+    std::fs::create_dir_all(&g).unwrap();
+    std::fs::write(g.join("zarr.json"), r#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#).unwrap();
+    let a = floe::random::uniform([20, 20], 0.0, 1.0, [5, 20], 3).unwrap();
+    let x = a.compute().unwrap();
+    let input = g.join("a");
+    Executor::cpu().to_zarr_with(&a, &input, &floe::ZarrWriteOptions::new().chunks(vec![5, 20])).unwrap();
+    for out in [g.clone(), input.join("sub"), d.clone()] {
+        let e = fails(&["rechunk", s(&input), s(&out), "--chunks", "10,10", "--overwrite"]);
+        assert!(e.contains("input store") || e.contains("same store"), "{e}");
+        assert_eq!(floe::open_zarr::<f64>(&input).unwrap().compute().unwrap(), x, "the input changed");
+    }
+    // and through an intermediate store (memory too tight for a direct copy)
+    let e = fails(&["rechunk", s(&input), s(&g), "--chunks", "20,1", "--max-mem", "2KiB", "--overwrite"]);
+    assert!(e.contains("contain"), "{e}");
+    assert_eq!(floe::open_zarr::<f64>(&input).unwrap().compute().unwrap(), x, "the input changed");
+    let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().filter(|e| e.file_name() != "G").collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_huge_chunk_grid_is_described_and_refused_quickly() {
+    let d = tmp("huge-grid");
+    let z = d.join("huge.zarr");
+    std::fs::create_dir_all(&z).unwrap();
+    let meta = r#"{"zarr_format": 3, "node_type": "array", "shape": [1000000000000], "data_type": "float64",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1]}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0.0, "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]}"#;
+    std::fs::write(z.join("zarr.json"), meta).unwrap();
+    let o = floe_within(20, &["info", s(&z)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(text.contains("1000000000000") && text.contains("float64"), "{text}");
+    let o = floe_within(20, &["rechunk", s(&z), s(&d.join("out.zarr")), "--chunks", "1000000"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("chunk"), "{}", stderr(&o));
+    // a grid floe opens but too large to check chunk by chunk: described without the walk
+    let w = d.join("wide.zarr");
+    std::fs::create_dir_all(&w).unwrap();
+    std::fs::write(w.join("zarr.json"), meta.replace("[1000000000000]", "[100000, 100000]").replace("[1]", "[1, 1]")).unwrap();
+    let o = floe_within(20, &["info", s(&w)]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(text.contains("10000000000 chunks") && text.contains("not counted"), "{text}");
+}
+
+#[test]
+fn rechunk_removes_intermediate_stores_of_killed_runs() {
+    let d = tmp("rechunk-stale");
+    let a = floe::random::uniform([20, 20], 0.0, 1.0, [1, 20], 5).unwrap();
+    let input = write_input(&d, &a, vec![1, 20]);
+    let output = d.join("out.zarr");
+    let mut c = Command::new("true").spawn().unwrap();
+    let dead = c.id();
+    c.wait().unwrap();
+    let stale = d.join(format!(".out.zarr.floe-rechunk-tmp-{dead}"));
+    Executor::cpu().to_zarr_with(&a, &stale, &floe::ZarrWriteOptions::new().chunks(vec![4, 4])).unwrap();
+    ok(&["rechunk", s(&input), s(&output), "--chunks", "20,1", "--max-mem", "4KiB"]);
+    assert!(!stale.exists(), "the stale intermediate store was left");
+    let names: Vec<String> = std::fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.contains("floe-rechunk-tmp")), "{names:?}");
+    assert_eq!(floe::open_zarr::<f64>(&output).unwrap().compute().unwrap(), a.compute().unwrap());
+}

@@ -311,3 +311,38 @@ fn error_type_traits() {
     assert!(!boxed.to_string().is_empty());
     assert!(!format!("{e:?}").is_empty());
 }
+
+/// A user function that panics on the block starting at 4.
+fn explode_on_second_block(b: ndarray::ArrayViewD<f64>) -> ndarray::ArrayD<f64> {
+    if b.iter().next() == Some(&4.0) {
+        panic!("boom at the second block");
+    }
+    b.to_owned()
+}
+
+/// A panic in a user's block function is reported as that function's, with
+/// the block, not as a bug of floe.
+#[test]
+fn a_panicking_block_function_is_blamed_with_its_block() {
+    let x = floe::arange(0.0f64, 12.0, 1.0, 4).unwrap();
+    let y = x.map_blocks(explode_on_second_block).unwrap();
+    let e = expect_err("a panicking map_blocks function", || y.compute());
+    println!("panicking map_blocks: {e}");
+    match &e {
+        Error::Execution(m) => {
+            assert!(m.contains("explode_on_second_block"), "{m}");
+            assert!(m.contains("[1]"), "{m}");
+            assert!(m.contains("boom at the second block"), "{m}");
+            assert!(!m.contains("internal"), "{m}");
+        }
+        other => panic!("expected an execution error, got {other:?}"),
+    }
+    // a closure too, also when it feeds a reduction
+    let z = x.map_blocks(|b: ndarray::ArrayViewD<f64>| -> ndarray::ArrayD<f64> {
+        assert!(b.len() == 100, "a block of {} elements", b.len());
+        b.to_owned()
+    });
+    let e = expect_err("a panicking closure", || z.unwrap().sum(..).unwrap().compute());
+    assert_mentions("a panicking closure", &e, &["map_blocks", "closure", "panicked", "on block [", "a block of 4 elements"]);
+    assert!(!e.to_string().contains("internal"), "{e}");
+}

@@ -314,3 +314,94 @@ fn a_group_is_not_an_array() {
         other => panic!("expected a storage error, got {other:?}"),
     }
 }
+
+/// A v3 array whose metadata declares `shape` in chunks of `chunk` (no data written).
+fn metadata_only(dir: &std::path::Path, shape: &[u64], chunk: &[u64]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let meta = serde_json::json!({
+        "zarr_format": 3, "node_type": "array", "shape": shape, "data_type": "float64",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": chunk}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0.0,
+        "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]
+    });
+    std::fs::write(dir.join("zarr.json"), meta.to_string()).unwrap();
+}
+
+/// `f` run on another thread; fails the test when it takes over `secs` seconds.
+fn within<R: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).unwrap_or_else(|_| panic!("{what} did not return within {secs} s"))
+}
+
+#[test]
+fn a_huge_chunk_grid_is_refused_at_open_without_walking_it() {
+    let dir = scratch("huge-grid");
+    let _c = Cleanup(dir.clone());
+    metadata_only(&dir, &[1_000_000_000_000], &[1]);
+    let d = dir.clone();
+    match within(10, "open_zarr of 10^12 chunks", move || floe::open_zarr::<f64>(&d).map(|_| ())) {
+        Err(Error::Chunks(m)) => assert!(m.contains("1000000000000") && m.contains(&dir.display().to_string()), "{m}"),
+        other => panic!("expected a chunk error, got {other:?}"),
+    }
+    let d = dir.clone();
+    assert!(within(10, "ZarrArray::open", move || ZarrArray::open(&d).is_err()));
+    // many chunks in all but few per axis open in time independent of their number
+    let wide = scratch("wide-grid");
+    let _w = Cleanup(wide.clone());
+    metadata_only(&wide, &[1_000_000, 1_000_000], &[1, 1]);
+    let d = wide.clone();
+    let shape = within(10, "open_zarr of 10^6 × 10^6 chunks", move || floe::open_zarr::<f64>(&d).map(|a| a.shape().to_vec()));
+    assert_eq!(shape.unwrap(), vec![1_000_000, 1_000_000]);
+}
+
+/// A sharded v3 f64 array of 4 elements: one shard of two inner chunks of
+/// 2, `bytes` codecs, the index (offset, length per inner chunk) at the end.
+fn sharded_store(dir: &std::path::Path, index: [u64; 4]) {
+    std::fs::create_dir_all(dir.join("c")).unwrap();
+    let meta = serde_json::json!({
+        "zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "float64",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4]}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0.0,
+        "codecs": [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [2],
+            "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "index_location": "end"
+        }}]
+    });
+    std::fs::write(dir.join("zarr.json"), meta.to_string()).unwrap();
+    let mut shard: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    shard.extend(index.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(dir.join("c").join("0"), shard).unwrap();
+}
+
+#[test]
+fn a_corrupt_shard_index_is_a_storage_error_naming_the_chunk() {
+    let good = scratch("shard-good");
+    let _g = Cleanup(good.clone());
+    sharded_store(&good, [0, 16, 16, 16]);
+    let got = floe::open_zarr::<f64>(&good).unwrap().compute().unwrap();
+    assert_eq!(got.iter().copied().collect::<Vec<_>>(), vec![1.0, 2.0, 3.0, 4.0]);
+    let m = u64::MAX;
+    // (offset and length both u64::MAX mark a missing inner chunk: not corrupt)
+    for index in [[0, 16, m - 8, 16], [0, 16, 16, m], [m, 16, m, 16], [m - 15, 16, 0, 16], [0, 16, 16, 1 << 20]] {
+        let dir = scratch("shard-bad");
+        let _c = Cleanup(dir.clone());
+        sharded_store(&dir, index);
+        let d = dir.clone();
+        let r = within(20, "reading a corrupt shard", move || floe::open_zarr::<f64>(&d).unwrap().compute());
+        match r {
+            Err(Error::Storage(msg)) => {
+                assert!(msg.contains(&dir.display().to_string()), "{index:?}: {msg}");
+                assert!(msg.contains("chunk") || msg.contains("shard"), "{index:?}: {msg}");
+                assert!(!msg.contains("internal"), "{index:?}: {msg}");
+            }
+            other => panic!("{index:?}: expected a storage error, got {other:?}"),
+        }
+    }
+}

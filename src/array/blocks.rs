@@ -18,13 +18,14 @@ use crate::Boundary;
 
 fn block_func<T: Element, U: Element>(
     name: &str,
+    user: &'static str,
     f: impl Fn(&[ArrayViewD<T>]) -> ArrayD<U> + Send + Sync + 'static,
 ) -> BlockFunc {
     let call = move |blocks: &[&Chunk]| -> Result<Chunk> {
         let views: Vec<ArrayViewD<T>> = blocks.iter().map(|c| typed::<T>(c).map(|a| a.view())).collect::<Result<_>>()?;
         Ok(U::wrap(f(&views)))
     };
-    BlockFunc { name: name.to_string(), func: Arc::new(CpuBlockFn(Box::new(call))) }
+    BlockFunc { name: name.to_string(), func: Arc::new(CpuBlockFn(Box::new(call), user)) }
 }
 
 impl<T: Element> Array<T> {
@@ -36,7 +37,7 @@ impl<T: Element> Array<T> {
         F: Fn(ArrayViewD<T>) -> ArrayD<U> + Send + Sync + 'static,
     {
         let axes = vec![(0..self.ndim()).map(InAxis::Out).collect()];
-        let func = block_func("map_blocks", move |b: &[ArrayViewD<T>]| f(b[0].clone()));
+        let func = block_func("map_blocks", std::any::type_name::<F>(), move |b: &[ArrayViewD<T>]| f(b[0].clone()));
         let n = shape_ops::map_blocks(func, std::slice::from_ref(self.node()), axes, self.ndim(), U::DTYPE, None, None)?;
         Ok(Array::from_node(n))
     }
@@ -49,7 +50,7 @@ impl<T: Element> Array<T> {
         F: Fn(ArrayViewD<T>) -> ArrayD<U> + Send + Sync + 'static,
     {
         let axes = vec![(0..self.ndim()).map(InAxis::Out).collect()];
-        let func = block_func("map_blocks", move |b: &[ArrayViewD<T>]| f(b[0].clone()));
+        let func = block_func("map_blocks", std::any::type_name::<F>(), move |b: &[ArrayViewD<T>]| f(b[0].clone()));
         let n = shape_ops::map_blocks(func, std::slice::from_ref(self.node()), axes, self.ndim(), U::DTYPE, Some(chunks), None)?;
         Ok(Array::from_node(n))
     }
@@ -85,7 +86,7 @@ impl<T: Element> Array<T> {
         };
         let halo = Halo { depth: depth.to_vec(), boundary: edge, fill: fill.to_scalar() };
         let axes = vec![(0..nd).map(InAxis::Out).collect()];
-        let func = block_func("map_overlap", move |b: &[ArrayViewD<T>]| f(b[0].clone()));
+        let func = block_func("map_overlap", std::any::type_name::<F>(), move |b: &[ArrayViewD<T>]| f(b[0].clone()));
         let n = shape_ops::map_blocks(func, std::slice::from_ref(self.node()), axes, nd, U::DTYPE, None, Some(halo))?;
         Ok(Array::from_node(n))
     }
@@ -140,6 +141,6 @@ where
             }
         }
     }
-    let func = block_func("blockwise", f);
+    let func = block_func("blockwise", std::any::type_name::<F>(), f);
     Ok(Array::from_node(shape_ops::map_blocks(func, &nodes, axes, out.len(), U::DTYPE, None, None)?))
 }

@@ -27,6 +27,7 @@ use crate::chunks::ChunkSpec;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{build, NodeRef, Source};
+use crate::store::location::{check_output_disjoint, overlap, resolve};
 use crate::store::{ZarrArray, ZarrCodec, ZarrWriteOptions};
 
 /// One copy pass of a rechunk plan.
@@ -183,9 +184,8 @@ fn unit_reads(path: &Path, unit: &[usize]) -> Result<NodeRef> {
 }
 
 fn intermediate_path(output: &Path) -> PathBuf {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rechunk".into());
     let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    dir.join(format!(".{name}.floe-rechunk-tmp-{}", std::process::id()))
+    dir.join(format!("{}{}", intermediate_prefix(output), std::process::id()))
 }
 
 /// Removes the intermediate store when dropped (on success and on error).
@@ -196,10 +196,45 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
+/// Prefix of the intermediate stores of rechunks into `output`
+/// (`.<name>.floe-rechunk-tmp-<pid>`).
+fn intermediate_prefix(output: &Path) -> String {
+    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rechunk".into());
+    format!(".{name}.floe-rechunk-tmp-")
+}
+
+/// Whether process `pid` is running (a process we may not signal is running too).
+fn process_alive(pid: i32) -> bool {
+    if std::path::Path::new("/proc/self").exists() {
+        return std::path::Path::new(&format!("/proc/{pid}")).exists();
+    }
+    // SAFETY: signal 0 checks that the process exists and sends nothing
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Remove intermediate stores of earlier rechunks into `output` whose
+/// process is gone (killed before it could remove them). Those of running
+/// processes, names that do not end in a valid process id, and the input
+/// being read (rechunking a leftover intermediate store) are left.
+fn remove_stale_intermediates(output: &Path, input: &Path) {
+    let prefix = intermediate_prefix(output);
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix.as_str())) else { continue };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(pid) = pid.parse::<i32>() else { continue };
+        if pid <= 0 || pid as u32 == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let reads_it = resolve(&e.path()).is_ok_and(|p| overlap(&p, input).is_some());
+        if e.file_type().is_ok_and(|t| t.is_dir()) && !reads_it {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -220,9 +255,11 @@ impl Executor {
         if let Some(k) = chunks.iter().position(|&c| c == 0) {
             return Err(Error::Chunks(format!("chunk size 0 on axis {k}")));
         }
-        if same_file(input, output) {
-            return Err(Error::Value(format!("input and output are the same store ({})", input.display())));
-        }
+        // the output (and the intermediate store next to it) must not overlap
+        // the input: replacing it would delete the data still to be read
+        let inputs = [z.location().to_path_buf()];
+        check_output_disjoint(output, &inputs)?;
+        check_output_disjoint(&intermediate_path(output), &inputs)?;
         let e = dtype.size() as u64;
         let s: Vec<usize> = z.chunks().max_block().iter().map(|&b| b.max(1)).collect();
         let t = chunks.to_vec();
@@ -292,6 +329,7 @@ impl Executor {
                 output.display()
             )));
         }
+        remove_stale_intermediates(output, &resolve(input)?);
         let dtype = report.dtype;
         let stages = report.stages.clone();
         let copy = |from: &Path, to: &Path, st: &RechunkStage, codec: ZarrCodec| -> Result<f64> {

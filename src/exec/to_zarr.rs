@@ -4,15 +4,17 @@
 //! generated sources), so every block writes whole chunks and no two tasks
 //! touch the same chunk. See [`crate::store::write`] for the write protocol.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::cpu::chunk::Chunk;
 use super::{Executor, Stats};
 use crate::chunks::{regular, Chunks};
 use crate::dtype::Element;
 use crate::error::Result;
-use crate::expr::build;
+use crate::expr::{build, ExprGraph, NodeRef, Op, Source};
+use crate::store::location::check_output_disjoint;
 use crate::store::write::{ZarrWriteOptions, ZarrWriter};
+use crate::store::ZarrArray;
 use crate::Array;
 
 /// The stored chunk shape of an array written with these options: the
@@ -42,6 +44,23 @@ fn write_blocks(chunks: &Chunks, store: &[usize]) -> Chunks {
     Chunks::from_sizes_unchecked(sizes)
 }
 
+/// The canonical locations of the Zarr stores that computing `roots` reads.
+pub(crate) fn stored_inputs(roots: &[NodeRef]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = ExprGraph::new(roots.to_vec())
+        .topo()
+        .iter()
+        .filter_map(|n| match &n.op {
+            Op::Source(Source::Stored { array, .. }) => {
+                array.as_any().downcast_ref::<ZarrArray>().map(|z| z.location().to_path_buf())
+            }
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 impl Executor {
     /// Write `a` as a Zarr v3 array at `path` (zstd; its blocks regularised to
     /// the largest block per axis). Fails if an array exists there.
@@ -50,9 +69,18 @@ impl Executor {
     }
 
     /// Write `a` as a Zarr v3 array with these options; returns the run's statistics.
+    /// Refused before anything is deleted or written (`Error::Value`) when
+    /// a codec setting is out of range, and (`Error::Storage`) when `path`
+    /// overlaps a Zarr store `a` reads: the same store, a directory holding
+    /// it, or a path inside it (compared as canonical paths).
     pub fn to_zarr_with<T: Element>(&self, a: &Array<T>, path: impl AsRef<Path>, o: &ZarrWriteOptions) -> Result<Stats> {
         let path = path.as_ref();
         let node = a.node();
+        // before anything is planned, deleted or written: a codec that would
+        // write an unreadable store, or an output that overlaps an input
+        // (overwriting it would delete the data still to be read)
+        o.codec.validate()?;
+        check_output_disjoint(path, &stored_inputs(std::slice::from_ref(node)))?;
         let store_chunks = store_chunk_shape(&node.chunks, o);
         // plan before touching the disk: a plan that cannot run writes nothing
         let blocks = write_blocks(&node.chunks, &store_chunks.iter().map(|&c| c.max(1)).collect::<Vec<_>>());

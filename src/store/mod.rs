@@ -4,6 +4,7 @@
 //! writing ([`write::ZarrWriter`]) is driven by `Executor::to_zarr`.
 
 pub mod atomic;
+pub mod location;
 pub mod write;
 pub mod zarr;
 

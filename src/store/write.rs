@@ -35,6 +35,36 @@ pub enum ZarrCodec {
     Gzip { level: u32 },
 }
 
+impl ZarrCodec {
+    /// Check the codec's settings, so that nothing is written with a codec
+    /// that would fail (or write a store nothing reads back): zstd levels in
+    /// the range the zstd library accepts, gzip levels 0..=9.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            ZarrCodec::None => Ok(()),
+            ZarrCodec::Zstd { level } => {
+                let range = zstd::compression_level_range();
+                if range.contains(&level) {
+                    Ok(())
+                } else {
+                    Err(Error::Value(format!(
+                        "zstd level {level} is out of range: zstd accepts {}..={} (3 is the usual default)",
+                        range.start(),
+                        range.end()
+                    )))
+                }
+            }
+            ZarrCodec::Gzip { level } => {
+                if level <= 9 {
+                    Ok(())
+                } else {
+                    Err(Error::Value(format!("gzip level {level} is out of range: gzip accepts 0..=9")))
+                }
+            }
+        }
+    }
+}
+
 impl Default for ZarrCodec {
     fn default() -> Self {
         ZarrCodec::Zstd { level: 3 }
@@ -59,7 +89,10 @@ impl ZarrWriteOptions {
         self.codec = codec;
         self
     }
-    /// Replace an existing Zarr array at the path (otherwise writing there is an error).
+    /// Replace an existing Zarr array at the path (otherwise writing there is
+    /// an error). A Zarr group is never replaced, and no path overlapping a
+    /// store the written array reads (the store itself, a directory holding
+    /// it, a path inside it) is written, with or without overwrite.
     pub fn overwrite(mut self, on: bool) -> Self {
         self.overwrite = on;
         self
@@ -98,6 +131,7 @@ impl ZarrWriter {
     /// Create (or, with `resume`, reopen) the array at `path`. Returns the
     /// writer; its metadata is on disk marked as in progress.
     pub fn create(path: &Path, shape: &[usize], dtype: DType, chunk_shape: &[usize], o: &ZarrWriteOptions) -> Result<ZarrWriter> {
+        o.codec.validate()?;
         if chunk_shape.len() != shape.len() || chunk_shape.iter().any(|&c| c == 0) {
             return Err(Error::Chunks(format!(
                 "store chunk shape {chunk_shape:?} does not fit an array of shape {shape:?} (one positive size per axis)"
@@ -108,6 +142,12 @@ impl ZarrWriter {
         if path.exists() {
             if !path.is_dir() {
                 return Err(storage_err(path, "exists and is not a directory"));
+            }
+            if is_group(path) {
+                return Err(storage_err(
+                    path,
+                    "is a Zarr group; refusing to replace it (and the arrays it holds) by an array: write to a path inside it",
+                ));
             }
             if is_array && o.resume {
                 resumed = Some(existing_metadata(path)?);
@@ -301,6 +341,15 @@ impl ZarrWriter {
         let bytes = serde_json::to_vec_pretty(&self.final_meta).map_err(|e| storage_err(&self.path, e))?;
         write_file_atomic(&self.path.join("zarr.json"), &bytes)
     }
+}
+
+/// Whether `path` holds a Zarr group (v3 `node_type: group`, or a v2 `.zgroup` without `.zarray`).
+fn is_group(path: &Path) -> bool {
+    let v3 = std::fs::read_to_string(path.join("zarr.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|m| m.get("node_type").and_then(|n| n.as_str()) == Some("group"));
+    v3 || (path.join(".zgroup").is_file() && !path.join(".zarray").is_file())
 }
 
 /// The metadata of an existing v3 array (marker removed), for resuming.

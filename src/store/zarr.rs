@@ -27,8 +27,8 @@ const MAX_SHARD_BLOCK: u64 = 128 << 20;
 /// One Zarr array opened for reading.
 pub struct ZarrArray {
     path: PathBuf,
-    /// `path` made absolute with links resolved: the store's identity.
-    canonical: PathBuf,
+    /// `path` canonicalized when opened: the store's identity on disk.
+    location: PathBuf,
     /// Bytes of the largest stored unit a block read decodes.
     decode_bytes: u64,
     label: String,
@@ -109,12 +109,11 @@ impl ZarrArray {
             ))
         })?;
         let shape: Vec<usize> = array.shape().iter().map(|&s| s as usize).collect();
-        let (chunks, decode_bytes) = block_grid(&array, &shape, dtype).map_err(|e| storage_err(path, e))?;
-        let canonical = std::fs::canonicalize(path).map_err(|e| storage_err(path, e))?;
+        let (chunks, decode_bytes) = block_grid(path, &array, &shape, dtype)?;
         Ok(ZarrArray {
             label: format!("zarr:{}", path.display()),
+            location: path.canonicalize().map_err(|e| storage_err(path, e))?,
             path: path.to_path_buf(),
-            canonical,
             decode_bytes,
             array,
             shape,
@@ -126,6 +125,11 @@ impl ZarrArray {
     }
     pub fn path(&self) -> &Path {
         &self.path
+    }
+    /// The canonical path of the store (links, `.` and `..` resolved), taken
+    /// when it was opened: compare these to tell whether two stores overlap.
+    pub fn location(&self) -> &Path {
+        &self.location
     }
     pub fn shape(&self) -> &[usize] {
         &self.shape
@@ -155,13 +159,33 @@ impl ZarrArray {
         let ranges: Vec<std::ops::Range<u64>> =
             start.iter().zip(shape).map(|(&s, &n)| s as u64..(s + n) as u64).collect();
         let subset = ArraySubset::new_with_ranges(&ranges);
-        if let Ok(Some(c)) = self.array.chunks_in_array_subset(&subset) {
+        let stored = self.array.chunks_in_array_subset(&subset).ok().flatten();
+        if let Some(c) = &stored {
             self.chunk_reads.fetch_add(c.num_elements(), Ordering::Relaxed);
         }
-        let a: ArrayD<T> = self
-            .array
-            .retrieve_array_subset_opt(&subset, &self.opts)
-            .map_err(|e| storage_err(&self.path, format!("reading {ranges:?}: {e}")))?;
+        // a corrupt store (a shard index pointing past the end of its file,
+        // ...) can make the decoder panic: an error naming the store and chunks
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.array.retrieve_array_subset_opt::<ArrayD<T>>(&subset, &self.opts)
+        }));
+        let a: ArrayD<T> = match read {
+            Ok(r) => r.map_err(|e| storage_err(&self.path, format!("reading {ranges:?}: {e}")))?,
+            Err(p) => {
+                let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                let which = match &stored {
+                    Some(c) => format!("stored chunk(s) {:?}", c.to_ranges()),
+                    None => "its stored chunks".to_string(),
+                };
+                return Err(storage_err(
+                    &self.path,
+                    format!(
+                        "reading elements {ranges:?} from {which} failed: the stored data is corrupt or unreadable \
+                         (the decoder panicked: {})",
+                        msg.unwrap_or_else(|| "no message".into())
+                    ),
+                ));
+            }
+        };
         if a.shape() != shape {
             return a
                 .into_shape_with_order(IxDyn(shape))
@@ -171,33 +195,71 @@ impl ZarrArray {
     }
 }
 
+/// The most blocks, summed over the axes, that opening a stored array
+/// lists (each axis's block sizes are held in memory): a store whose
+/// metadata declares more (`shape [10^12]`, `chunk_shape [1]`) is refused
+/// when opened, in time independent of its number of chunks.
+pub const MAX_OPEN_BLOCKS: u64 = 1 << 24;
+
+/// Refuse a grid of `counts` blocks per axis when its lists would exceed [`MAX_OPEN_BLOCKS`].
+fn check_block_counts(path: &Path, counts: &[u64], what: &str) -> Result<()> {
+    let total = counts.iter().fold(0u64, |a, &c| a.saturating_add(c));
+    if total > MAX_OPEN_BLOCKS {
+        return Err(Error::Chunks(format!(
+            "{}: its {what} grid is {counts:?} blocks per axis, more than the {MAX_OPEN_BLOCKS} blocks (over all axes) floe can \
+             list; rewrite it with larger chunks",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the chunk grid is regular (v2 always; v3 `regular`).
+fn regular_grid(array: &ZArray<FilesystemStore>) -> bool {
+    match array.metadata() {
+        zarrs::metadata::ArrayMetadata::V2(_) => true,
+        zarrs::metadata::ArrayMetadata::V3(m) => m.chunk_grid.name() == "regular",
+    }
+}
+
 /// floe blocks of a stored array: its chunk grid clipped to the shape; and
 /// the bytes of the stored unit a block read decodes whole (the chunk, not
-/// clipped: a chunk may reach far past the array's edge).
-fn block_grid(array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) -> std::result::Result<(Chunks, u64), String> {
+/// clipped: a chunk may reach far past the array's edge). Reads nothing but
+/// metadata; refuses grids over [`MAX_OPEN_BLOCKS`] before listing anything.
+fn block_grid(path: &Path, array: &ZArray<FilesystemStore>, shape: &[usize], dtype: DType) -> Result<(Chunks, u64)> {
     let nd = shape.len();
     let zero = vec![0u64; nd];
     let outer: Vec<usize> = if nd == 0 {
         vec![]
     } else {
-        array.chunk_shape(&zero).map_err(|e| e.to_string())?.iter().map(|c| c.get() as usize).collect()
+        array.chunk_shape(&zero).map_err(|e| storage_err(path, e))?.iter().map(|c| c.get() as usize).collect()
+    };
+    let block_bytes = outer.iter().fold(dtype.size() as u64, |a, &c| a.saturating_mul(c as u64));
+    let counts = |chunk: &[usize]| -> Vec<u64> {
+        shape.iter().zip(chunk).map(|(&l, &c)| (l as u64).div_ceil(c.max(1) as u64)).collect()
     };
     let bytes_of = |c: &[usize]| c.iter().fold(dtype.size() as u64, |a, &v| a.saturating_mul(v as u64));
-    let block_bytes = bytes_of(&outer);
-    let (sizes, decode): (Vec<Vec<usize>>, u64) = if array.is_sharded() && block_bytes > MAX_SHARD_BLOCK {
-        match array.effective_subchunk_shape() {
-            Some(inner) => {
-                let inner: Vec<usize> = inner.iter().map(|c| c.get() as usize).collect();
-                (shape.iter().zip(&inner).map(|(&l, &c)| regular(l, c.max(1))).collect(), bytes_of(&inner))
-            }
-            None => (per_axis(array, shape)?, block_bytes),
+    let mut decode = block_bytes;
+    let sizes: Vec<Vec<usize>> = match array.effective_subchunk_shape().filter(|_| array.is_sharded() && block_bytes > MAX_SHARD_BLOCK) {
+        Some(inner) => {
+            let inner: Vec<usize> = inner.iter().map(|c| c.get() as usize).collect();
+            check_block_counts(path, &counts(&inner), "inner chunk")?;
+            decode = bytes_of(&inner);
+            shape.iter().zip(&inner).map(|(&l, &c)| regular(l, c.max(1))).collect()
         }
-    } else {
-        (per_axis(array, shape)?, block_bytes)
+        None => {
+            check_block_counts(path, array.chunk_grid_shape(), "chunk")?;
+            if regular_grid(array) {
+                check_block_counts(path, &counts(&outer), "chunk")?;
+                shape.iter().zip(&outer).map(|(&l, &c)| regular(l, c.max(1))).collect()
+            } else {
+                per_axis(array, shape).map_err(|e| storage_err(path, e))?
+            }
+        }
     };
     // an empty array reads nothing
     let decode = if shape.contains(&0) { 0 } else { decode };
-    Ok((Chunks::new(shape, sizes).map_err(|e| e.to_string())?, decode))
+    Ok((Chunks::new(shape, sizes).map_err(|e| storage_err(path, e))?, decode))
 }
 
 /// Chunk sizes along each axis from the chunk grid (regular or rectangular).
@@ -243,7 +305,7 @@ impl StoredArray for ZarrArray {
     }
     fn same_array(&self, other: &dyn StoredArray) -> bool {
         other.as_any().downcast_ref::<ZarrArray>().is_some_and(|o| {
-            o.canonical == self.canonical && o.array.metadata() == self.array.metadata()
+            o.location == self.location && o.array.metadata() == self.array.metadata()
         })
     }
 }

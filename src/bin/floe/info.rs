@@ -136,12 +136,17 @@ fn dims(v: &[impl std::fmt::Display]) -> String {
     v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" × ")
 }
 
+/// `floe info` checks which chunks are on disk for grids of at most this many chunks.
+const MAX_COUNTED_CHUNKS: u64 = 1 << 20;
+
 fn describe_array(path: &Path) -> CliResult<String> {
     let z = match ZarrArray::open(path) {
         Ok(z) => z,
         // still worth describing from its metadata: an element type floe
         // does not compute with, or a floe write not finished
         Err(e @ floe::Error::DType(_)) => return describe_raw(path, &e.to_string()),
+        // a chunk grid too large for floe to list: the metadata still describes it
+        Err(e @ floe::Error::Chunks(_)) => return describe_raw(path, &e.to_string()),
         Err(e) if e.to_string().contains("unfinished floe write") => return describe_raw(path, &e.to_string()),
         Err(e) => return Err(e.into()),
     };
@@ -157,12 +162,14 @@ fn describe_array(path: &Path) -> CliResult<String> {
         za.chunk_shape(&zero).map_err(|e| Fail(format!("{}: {e}", path.display())))?.iter().map(|c| c.get()).collect()
     };
     let grid: Vec<u64> = za.chunk_grid_shape().to_vec();
-    let nchunks: u64 = grid.iter().product();
-    // chunks present and their stored bytes
+    let nchunks: u64 = grid.iter().fold(1u64, |a, &g| a.saturating_mul(g));
+    // chunks present and their stored bytes (one metadata lookup per chunk:
+    // not done for grids too large to walk quickly)
     let store = za.storage();
     let (mut present, mut stored) = (0u64, 0u64);
     let mut idx = vec![0u64; nd];
-    if nchunks > 0 {
+    let counted = nchunks <= MAX_COUNTED_CHUNKS;
+    if nchunks > 0 && counted {
         loop {
             if let Ok(Some(n)) = store.size_key(&za.chunk_key(&idx)) {
                 present += 1;
@@ -185,7 +192,7 @@ fn describe_array(path: &Path) -> CliResult<String> {
             }
         }
     }
-    let uncompressed = shape.iter().map(|&s| s as u64).product::<u64>() * z.dtype().size() as u64;
+    let uncompressed = shape.iter().fold(z.dtype().size() as u64, |a, &s| a.saturating_mul(s as u64));
     let mut o = String::new();
     let line = |o: &mut String, k: &str, v: String| o.push_str(&format!("  {k:<13}{v}\n"));
     o.push_str(&format!("{}: Zarr v{format} array\n", path.display()));
@@ -198,26 +205,25 @@ fn describe_array(path: &Path) -> CliResult<String> {
     }
     line(&mut o, "shape", shape_s);
     line(&mut o, "dtype", z.dtype().name().to_string());
-    let chunk_bytes = chunk_shape.iter().product::<u64>() * z.dtype().size() as u64;
+    let chunk_bytes = chunk_shape.iter().fold(z.dtype().size() as u64, |a, &c| a.saturating_mul(c));
     let what = if za.is_sharded() { "shards" } else { "chunks" };
     line(&mut o, what, format!("{}   ({} each, uncompressed)", dims(&chunk_shape), human_bytes(chunk_bytes)));
     if let Some(inner) = za.effective_subchunk_shape().filter(|_| za.is_sharded()) {
         let inner: Vec<u64> = inner.iter().map(|c| c.get()).collect();
         line(&mut o, "inner chunks", dims(&inner));
     }
-    line(
-        &mut o,
-        "grid",
-        format!(
-            "{} = {nchunks} {what}, {present} present on disk{}",
-            dims(&grid),
-            if present < nchunks { " (missing ones read as the fill value)" } else { "" }
-        ),
-    );
+    let on_disk = if counted {
+        format!("{present} present on disk{}", if present < nchunks { " (missing ones read as the fill value)" } else { "" })
+    } else {
+        format!("not counted on disk (more than {MAX_COUNTED_CHUNKS})")
+    };
+    line(&mut o, "grid", format!("{} = {nchunks} {what}, {on_disk}", dims(&grid)));
     line(&mut o, "codecs", codecs_line(&meta));
     line(&mut o, "fill value", meta.get("fill_value").map(|v| v.to_string()).unwrap_or_else(|| "none".into()));
     let ratio = if stored > 0 { format!(", ratio {:.2}×", uncompressed as f64 / stored as f64) } else { String::new() };
-    line(&mut o, "stored", format!("{} in {present} {what} ({stored} bytes)", human_bytes(stored)));
+    if counted {
+        line(&mut o, "stored", format!("{} in {present} {what} ({stored} bytes)", human_bytes(stored)));
+    }
     line(&mut o, "uncompressed", format!("{} ({uncompressed} bytes){ratio}", human_bytes(uncompressed)));
     if let Some(attrs) = meta.get("attributes").and_then(Value::as_object).filter(|a| !a.is_empty()) {
         let keys: Vec<&str> = attrs.keys().map(String::as_str).collect();

@@ -14,8 +14,10 @@ Copy the Zarr array IN (v2 or v3) into a new Zarr v3 array OUT (zstd) whose
 chunk shape is C1,C2,... (one size per axis). At most about SIZE bytes of
 chunk data are held at once (default 2GiB): when a direct copy cannot fit,
 the copy goes through a temporary intermediate store next to OUT (removed
-afterwards). --threads: worker threads (default: all cores). --overwrite
-replaces an existing array at OUT.
+afterwards; one left by a killed run is removed by the next). --threads:
+worker threads (default: all cores). --overwrite replaces an existing array
+at OUT; OUT may never be IN, a directory or group holding IN, or a path
+inside IN.
 
 SIZE: bytes (1000000, 1e9) or with a unit: KiB MiB GiB TiB (1024) or KB MB GB TB (1000).
 ";

@@ -4,5 +4,6 @@
 use super::chunk::Chunk;
 use crate::error::Result;
 
-/// What `expr::BlockFunc::func` holds for the CPU executor.
-pub struct CpuBlockFn(pub Box<dyn Fn(&[&Chunk]) -> Result<Chunk> + Send + Sync>);
+/// What `expr::BlockFunc::func` holds for the CPU executor: the callable,
+/// and the Rust name of the user's function (its type name) for errors.
+pub struct CpuBlockFn(pub Box<dyn Fn(&[&Chunk]) -> Result<Chunk> + Send + Sync>, pub &'static str);

@@ -264,7 +264,16 @@ fn run_block_fn(
         });
     }
     let refs: Vec<&Chunk> = regions.iter().map(|c| c.as_ref()).collect();
-    let out = (f.0)(&refs)?;
+    // a panic in the user's function is the user's: say which function and block
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (f.0)(&refs))).unwrap_or_else(|p| {
+        let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+        Err(Error::Execution(format!(
+            "{}: the user function `{}` panicked on block {block:?}: {}",
+            func.name,
+            f.1,
+            msg.unwrap_or_else(|| "no message".into())
+        )))
+    })?;
     let mut want = chunks.block_shape(block);
     if let Some(t) = trim {
         for (k, w) in want.iter_mut().enumerate() {
