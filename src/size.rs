@@ -192,7 +192,8 @@ mod tests {
         assert!(checked_bytes(1 << 61, 8).is_err());
         assert!(checked_bytes(usize::MAX, 1).is_err());
         assert_eq!(checked_bytes(isize::MAX as usize, 1).unwrap(), MAX_BYTES);
-        assert!(shape_elems(&[1 << 31, 1 << 31], 8).is_ok());
+        assert!(shape_elems(&[1 << 31, 1 << 31], 1).is_ok());
+        assert!(shape_elems(&[1 << 31, 1 << 31], 8).is_err(), "2^65 bytes");
         assert!(shape_elems(&[1 << 32, 1 << 32], 1).is_err());
         assert!(shape_elems(&[usize::MAX, usize::MAX], 8).is_err());
         assert!(shape_elems(&[0, usize::MAX, usize::MAX], 8).is_err(), "strides would overflow");

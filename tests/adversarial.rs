@@ -200,6 +200,8 @@ case!(reshape_to_a_shape_whose_product_wraps, {
     let y = floe::zeros::<f64>([4, 6], 2).unwrap();
     build_err(y.reshape(&[1usize << 63, 2, 0]), "reshape 24 elements to a shape of 0 elements");
     build_err(y.reshape(&[1usize << 62, 1usize << 2]), "reshape to a product that wraps to 0");
+    let empty = floe::zeros::<f64>([0, 3], 1).unwrap();
+    build_err(empty.reshape(&[0, MAX, MAX]), "reshape an empty array to [0, MAX, MAX]");
     // a regular reshape still works
     let r = y.reshape(&[3, 8]).unwrap().compute().unwrap();
     assert_eq!(r.shape(), &[3, 8]);

@@ -25,6 +25,8 @@ pub fn reshape(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
             usize::MAX
         ))
     })?;
+    // also when empty: the non-zero lengths must fit (strides, ndarray)
+    crate::size::shape_elems(shape, input.dtype.size())?;
     if n_in != n_out {
         return Err(Error::Shape(format!(
             "cannot reshape an array of shape {:?} ({n_in} elements) into shape {shape:?} ({n_out} elements)",
