@@ -2,6 +2,7 @@
 //! axis) and `ChunkSpec` (what users write to ask for a chunking).
 
 use crate::error::{Error, Result};
+use crate::size;
 
 /// Block sizes along every axis. Every axis has at least one block; an axis
 /// of length 0 has the single block `[0]`; explicit chunkings may contain
@@ -74,7 +75,7 @@ pub(crate) fn regular(len: usize, block: usize) -> Vec<usize> {
     if len == 0 {
         return vec![0];
     }
-    let block = block.min(len);
+    let block = block.clamp(1, len);
     let mut v = vec![block; len / block];
     if len % block != 0 {
         v.push(len % block);
@@ -82,9 +83,21 @@ pub(crate) fn regular(len: usize, block: usize) -> Vec<usize> {
     v
 }
 
+/// [`regular`], refused with an error naming the count when axis `axis`
+/// would get more than [`size::MAX_AXIS_BLOCKS`] blocks (checked before the
+/// list is built).
+pub(crate) fn regular_checked(axis: usize, len: usize, block: usize) -> Result<Vec<usize>> {
+    size::check_axis_blocks(axis, len, size::block_count(len, block))?;
+    Ok(regular(len, block))
+}
+
 impl ChunkSpec {
     /// The chunks this spec gives an array of `shape` with `itemsize`-byte elements.
+    ///
+    /// Errors when the shape's element or byte count does not fit (see
+    /// [`crate::size`]) or when the blocks would be too many.
     pub fn resolve(&self, shape: &[usize], itemsize: usize) -> Result<Chunks> {
+        size::shape_elems(shape, itemsize)?;
         let per_axis: Vec<usize> = match self {
             ChunkSpec::Uniform(b) => vec![*b; shape.len()],
             ChunkSpec::PerAxis(v) => {
@@ -100,15 +113,17 @@ impl ChunkSpec {
             ChunkSpec::Explicit(v) => return Chunks::new(shape, v.clone()),
             ChunkSpec::Auto => auto_blocks(shape, itemsize),
         };
-        let mut sizes = Vec::with_capacity(shape.len());
         for (ax, (&len, &b)) in shape.iter().zip(&per_axis).enumerate() {
             if b == 0 && len > 0 {
                 return Err(Error::Chunks(format!(
                     "block size 0 on axis {ax} of length {len}"
                 )));
             }
-            sizes.push(regular(len, b));
         }
+        // count the blocks before any list is built
+        let counts: Vec<usize> = shape.iter().zip(&per_axis).map(|(&len, &b)| size::block_count(len, b)).collect();
+        size::check_numblocks(shape, &counts)?;
+        let sizes = shape.iter().zip(&per_axis).map(|(&len, &b)| regular(len, b)).collect();
         Ok(Chunks { sizes })
     }
 }
@@ -116,6 +131,7 @@ impl ChunkSpec {
 fn auto_blocks(shape: &[usize], itemsize: usize) -> Vec<usize> {
     let target = (AUTO_BLOCK_BYTES / itemsize.max(1)).max(1);
     let mut b: Vec<usize> = shape.iter().map(|&l| l.max(1)).collect();
+    // the shape's element count fits (checked by `resolve`), so this product does
     while b.iter().product::<usize>() > target {
         // halve the largest block (ties: the first axis), like dask's balanced auto chunks
         let (i, _) = b.iter().enumerate().max_by_key(|(i, &v)| (v, usize::MAX - i)).unwrap();
@@ -136,10 +152,17 @@ impl Chunks {
         }
         let mut out = Vec::with_capacity(sizes.len());
         for (ax, (mut s, &len)) in sizes.into_iter().zip(shape).enumerate() {
-            let total: usize = s.iter().sum();
+            let total = size::checked_sum(&s).map_err(|_| {
+                Error::Chunks(format!(
+                    "block sizes {} on axis {ax} add up to more than {} (usize::MAX), but the axis has length {len}",
+                    size::show(&s),
+                    usize::MAX
+                ))
+            })?;
             if total != len {
                 return Err(Error::Chunks(format!(
-                    "block sizes {s:?} on axis {ax} sum to {total}, but the axis has length {len}"
+                    "block sizes {} on axis {ax} sum to {total}, but the axis has length {len}",
+                    size::show(&s)
                 )));
             }
             if s.is_empty() {
@@ -147,7 +170,21 @@ impl Chunks {
             }
             out.push(s);
         }
-        Ok(Chunks { sizes: out })
+        let c = Chunks { sizes: out };
+        size::check_numblocks(shape, &c.numblocks())?;
+        Ok(c)
+    }
+    /// Chunks built from block lists derived inside the crate (refinements,
+    /// joins, repeats), checked like user input: every axis sums without
+    /// overflow and the block counts are within the limits of [`crate::size`].
+    pub(crate) fn checked(sizes: Vec<Vec<usize>>) -> Result<Chunks> {
+        let mut shape = Vec::with_capacity(sizes.len());
+        for (ax, s) in sizes.iter().enumerate() {
+            shape.push(size::checked_sum(s).map_err(|_| {
+                Error::Shape(format!("axis {ax} would have more than {} (usize::MAX) elements", usize::MAX))
+            })?);
+        }
+        Chunks::new(&shape, sizes)
     }
     /// Chunks of an array with a single block.
     pub fn single(shape: &[usize]) -> Chunks {
@@ -170,7 +207,9 @@ impl Chunks {
         &self.sizes
     }
     pub fn shape(&self) -> Vec<usize> {
-        self.sizes.iter().map(|s| s.iter().sum()).collect()
+        // sums were checked when the chunks were made; saturating keeps a
+        // chunking made unchecked from wrapping to a small length
+        self.sizes.iter().map(|s| s.iter().fold(0usize, |a, &b| a.saturating_add(b))).collect()
     }
     /// Number of blocks along each axis.
     pub fn numblocks(&self) -> Vec<usize> {
@@ -178,7 +217,7 @@ impl Chunks {
     }
     /// Total number of blocks.
     pub fn nblocks(&self) -> usize {
-        self.sizes.iter().map(|s| s.len()).product()
+        self.sizes.iter().fold(1usize, |a, s| a.saturating_mul(s.len()))
     }
     /// Shape of the block at a multi-index.
     pub fn block_shape(&self, idx: &[usize]) -> Vec<usize> {
@@ -207,9 +246,10 @@ impl Chunks {
     pub fn max_block(&self) -> Vec<usize> {
         self.sizes.iter().map(|s| s.iter().copied().max().unwrap_or(0)).collect()
     }
-    /// Number of elements of the largest block.
+    /// Number of elements of the largest block (saturating at `usize::MAX`:
+    /// never wrapped to a small count that a memory limit would let through).
     pub fn max_block_elems(&self) -> usize {
-        self.max_block().iter().product()
+        self.max_block().iter().fold(1usize, |a, &b| a.saturating_mul(b))
     }
     /// Short text form, `(2000, 2000)` for regular chunks, per-axis lists otherwise.
     pub fn describe(&self) -> String {

@@ -49,6 +49,7 @@ pub mod lower;
 pub mod opt;
 pub mod rng;
 pub mod simd;
+pub mod size;
 pub mod store;
 pub mod task;
 

@@ -59,12 +59,14 @@ pub fn arange<T: Element>(start: T, stop: T, step: T, chunks: impl Into<ChunkSpe
         return Err(Error::Value(format!("arange needs a finite, non-zero step and finite bounds (start {start}, stop {stop}, step {step})")));
     }
     let n = if T::DTYPE.is_float() {
-        ((e - s) / d).ceil().max(0.0) as usize
+        // (e - s) / d may be infinite or far beyond usize: checked, not saturated
+        crate::size::float_count(((e - s) / d).ceil(), &format!("arange({start}, {stop}, {step})"))?
     } else {
         // exact integer count
         let (s, e, d) = (to_i128(start), to_i128(stop), to_i128(step));
         let span = e - s;
-        if (span > 0) != (d > 0) || span == 0 { 0 } else { ((span + d - d.signum()) / d) as usize }
+        let n = if (span > 0) != (d > 0) || span == 0 { 0 } else { (span + d - d.signum()) / d };
+        usize::try_from(n).map_err(|_| Error::Value(format!("arange({start}, {stop}, {step}): {n} elements are more than an array can hold")))?
     };
     let shape = vec![n];
     let c = chunks.into().resolve(&shape, T::DTYPE.size())?;

@@ -103,6 +103,7 @@ impl<T: Element> Array<T> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             return Err(Error::Value(format!("take: index {bad} is out of bounds for axis {axis} with size {n}")));
         }
+        crate::size::check_map_len(indices.len(), "take")?;
         self.gather_axis(axis, indices.iter().map(|&i| i as i64).collect(), T::default(), None)
     }
 
@@ -110,11 +111,16 @@ impl<T: Element> Array<T> {
     /// off one end coming back at the other (NumPy's `roll`). Chunks are kept.
     pub fn roll(&self, shift: isize, axis: usize) -> Result<Array<T>> {
         self.check_axis(axis, "roll")?;
-        let n = self.shape()[axis] as i64;
-        if n == 0 || shift as i64 % n == 0 {
+        let len = self.shape()[axis];
+        // the shift reduced exactly (i128), so isize::MIN rolls the right way
+        let s = crate::size::shift_mod(shift, len);
+        if s == 0 {
             return Ok(self.clone());
         }
-        let map = (0..n).map(|i| (i - shift as i64).rem_euclid(n)).collect();
+        crate::size::check_map_len(len, "roll")?;
+        let (n, s) = (len as i64, s as i64);
+        // output i takes input (i - s) mod n, with 0 <= s < n: no overflow
+        let map = (0..n).map(|i| if i >= s { i - s } else { i + (n - s) }).collect();
         self.gather_axis(axis, map, T::default(), Some(self.chunks().axis(axis).to_vec()))
     }
 
@@ -145,9 +151,16 @@ impl<T: Element> Array<T> {
             if n == 0 && edge != Edge::Constant {
                 return Err(Error::Value(format!("pad: cannot extend the empty axis {k} with mode {mode:?}")));
             }
+            let len = crate::size::checked_sum(&[before, n, after])
+                .map_err(|_| Error::Shape(format!("pad: axis {k} of length {n} padded by ({before}, {after}) is longer than {} (usize::MAX)", usize::MAX)))?;
+            crate::size::check_map_len(len, "pad")?;
+            let block = self.chunks().max_block()[k].max(1);
+            let kept = self.chunks().axis(k).iter().filter(|&&s| s > 0).count();
+            let count = crate::size::block_count(before, block) + kept + crate::size::block_count(after, block);
+            crate::size::check_axis_blocks(k, len, count)?;
+            // len <= MAX_GATHER_MAP, so these fit in i64
             let map = (-(before as i64)..(n + after) as i64).map(|i| edge_index(i, n, edge)).collect();
             maps[k] = Some(map);
-            let block = self.chunks().max_block()[k].max(1);
             let mut c = crate::chunks::regular(before, block);
             c.extend(self.chunks().axis(k).iter().copied().filter(|&s| s > 0));
             c.extend(crate::chunks::regular(after, block));
@@ -172,9 +185,19 @@ impl<T: Element> Array<T> {
             if r == 1 {
                 continue;
             }
-            let n = a.shape()[k] as i64;
-            maps[k] = Some((0..n * r as i64).map(|i| i % n.max(1)).collect());
-            chunks[k] = (0..r).flat_map(|_| a.chunks().axis(k).iter().copied()).filter(|&s| s > 0).collect();
+            let len = a.shape()[k];
+            let total = crate::size::mul(len, r, &format!("tile: axis {k} of length {len} repeated {r} times"))?;
+            crate::size::check_map_len(total, "tile")?;
+            let kept = a.chunks().axis(k).iter().filter(|&&s| s > 0).count();
+            crate::size::check_axis_blocks(k, total, kept.saturating_mul(r))?;
+            // total <= MAX_GATHER_MAP, so these fit in i64
+            let n = len as i64;
+            maps[k] = Some((0..total as i64).map(|i| i % n.max(1)).collect());
+            chunks[k] = if kept == 0 {
+                vec![0]
+            } else {
+                (0..r).flat_map(|_| a.chunks().axis(k).iter().copied()).filter(|&s| s > 0).collect()
+            };
         }
         if maps.iter().all(|m| m.is_none()) {
             return Ok(a);
@@ -188,8 +211,11 @@ impl<T: Element> Array<T> {
         if repeats == 1 {
             return Ok(self.clone());
         }
-        let n = self.shape()[axis] as i64;
-        let map = (0..n * repeats as i64).map(|i| i / repeats as i64).collect();
+        let len = self.shape()[axis];
+        let total = crate::size::mul(len, repeats, &format!("repeat: axis {axis} of length {len} repeated {repeats} times"))?;
+        crate::size::check_map_len(total, "repeat")?;
+        // total <= MAX_GATHER_MAP, so these fit in i64 (repeats > total only when total is 0)
+        let map = (0..total as i64).map(|i| i / repeats as i64).collect();
         self.gather_axis(axis, map, T::default(), None)
     }
 

@@ -78,7 +78,7 @@ impl<T: Element> Array<T> {
     }
     /// Bytes of the whole array.
     pub fn nbytes(&self) -> u64 {
-        (self.size() * T::DTYPE.size()) as u64
+        crate::size::saturating_bytes(self.size(), T::DTYPE.size())
     }
     /// Number of blocks along each axis.
     pub fn numblocks(&self) -> Vec<usize> {

@@ -89,25 +89,20 @@ pub fn edge_index(i: i64, n: usize, edge: Edge) -> i64 {
         Edge::Constant | Edge::None => -1,
         Edge::Nearest => i.clamp(0, n - 1),
         Edge::Wrap => i.rem_euclid(n),
+        // periods of 2n in i128: n may be up to i64::MAX
         Edge::Symmetric => {
+            let (i, n) = (i as i128, n as i128);
             let j = i.rem_euclid(2 * n);
-            if j < n {
-                j
-            } else {
-                2 * n - 1 - j
-            }
+            (if j < n { j } else { 2 * n - 1 - j }) as i64
         }
         Edge::Reflect => {
             if n == 1 {
                 return 0;
             }
+            let (i, n) = (i as i128, n as i128);
             let p = 2 * (n - 1);
             let j = i.rem_euclid(p);
-            if j < n {
-                j
-            } else {
-                p - j
-            }
+            (if j < n { j } else { p - j }) as i64
         }
     }
 }

@@ -69,7 +69,10 @@ pub fn layout(inputs: &[NodeRef]) -> Result<(Vec<usize>, Chunks)> {
         }
         sizes.push(if lists.is_empty() { vec![shape[ax]] } else { refine(&lists) });
     }
-    Ok((shape, Chunks::from_sizes_unchecked(sizes)))
+    // the broadcast shape may hold far more elements and blocks than any input
+    crate::size::shape_elems(&shape, 1)?;
+    let chunks = Chunks::new(&shape, sizes)?;
+    Ok((shape, chunks))
 }
 
 /// An elementwise node: `program` over `inputs`, broadcast; inputs whose
@@ -96,6 +99,10 @@ pub fn map(program: Program, inputs: Vec<NodeRef>) -> Result<NodeRef> {
         })
         .collect();
     let dtype = program.output_dtype();
+    // `layout` checked the element and block counts; bytes are not checked
+    // here so that infallible unary operations (a cast to a wider type) stay
+    // infallible: byte counts are saturating everywhere and a block too large
+    // is refused by the memory limit before anything runs
     Ok(Node::new(Op::Map { program, inputs }, shape, dtype, chunks))
 }
 
@@ -259,6 +266,11 @@ pub fn concat(axis: usize, inputs: &[NodeRef]) -> Result<NodeRef> {
             )));
         }
     }
+    let lens: Vec<usize> = inputs.iter().map(|n| n.shape[axis]).collect();
+    let joined = crate::size::checked_sum(&lens)
+        .map_err(|_| Error::Shape(format!("concatenate along axis {axis}: the lengths {} add up to more than {} (usize::MAX)", crate::size::show(&lens), usize::MAX)))?;
+    let nb: Vec<usize> = inputs.iter().map(|n| n.chunks.axis(axis).len()).collect();
+    crate::size::check_axis_blocks(axis, joined, nb.iter().fold(0usize, |a, &b| a.saturating_add(b)))?;
     let mut sizes: Vec<Vec<usize>> = Vec::with_capacity(nd);
     for k in 0..nd {
         if k == axis {
@@ -285,13 +297,9 @@ pub fn concat(axis: usize, inputs: &[NodeRef]) -> Result<NodeRef> {
         return Ok(aligned[0].clone());
     }
     let mut shape = first.shape.clone();
-    shape[axis] = inputs.iter().map(|n| n.shape[axis]).sum();
-    Ok(Node::new(
-        Op::Concat { axis, inputs: aligned },
-        shape,
-        first.dtype,
-        Chunks::from_sizes_unchecked(sizes),
-    ))
+    shape[axis] = joined;
+    let chunks = Chunks::new(&shape, sizes)?;
+    Node::try_new(Op::Concat { axis, inputs: aligned }, shape, first.dtype, chunks)
 }
 
 #[cfg(test)]

@@ -90,6 +90,11 @@ impl DenseOp {
     }
 }
 
+/// [`node`] for a shape made of both operands' axes (it may not fit).
+fn node_checked(op: LinalgOp, inputs: Vec<NodeRef>, shape: Vec<usize>, chunks: Chunks, dtype: crate::dtype::DType) -> Result<NodeRef> {
+    Node::try_new(Op::Linalg { op, inputs }, shape, dtype, chunks)
+}
+
 pub(super) fn node(op: LinalgOp, inputs: Vec<NodeRef>, shape: Vec<usize>, chunks: Chunks, dtype: crate::dtype::DType) -> NodeRef {
     Node::new(Op::Linalg { op, inputs }, shape, dtype, chunks)
 }
@@ -149,13 +154,13 @@ pub fn tensordot(a: &NodeRef, b: &NodeRef, axes_a: &[usize], axes_b: &[usize]) -
         sizes.push(b.chunks.axis(k).to_vec());
     }
     let dtype = a.dtype;
-    Ok(node(
+    node_checked(
         LinalgOp::Tensordot { axes_a: axes_a.to_vec(), axes_b: axes_b.to_vec() },
         vec![a, b],
         shape,
         Chunks::from_sizes_unchecked(sizes),
         dtype,
-    ))
+    )
 }
 
 /// NumPy's `matmul` of two arrays of at least 2 dimensions (see
@@ -222,7 +227,8 @@ pub fn batch_matmul(a: &NodeRef, b: &NodeRef) -> Result<NodeRef> {
     shape.push(a.shape[na - 2]);
     shape.push(b.shape[nb - 1]);
     let dtype = a.dtype;
-    Ok(node(LinalgOp::BatchMatmul, vec![a, b], shape, Chunks::from_sizes_unchecked(out_sizes), dtype))
+    let chunks = Chunks::checked(out_sizes)?;
+    node_checked(LinalgOp::BatchMatmul, vec![a, b], shape, chunks, dtype)
 }
 
 /// The R factor of the TSQR of a matrix (its columns are made one block).

@@ -150,6 +150,14 @@ impl Node {
         debug_assert_eq!(chunks.shape(), shape);
         Arc::new(Node { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), op, shape, dtype, chunks })
     }
+    /// [`Node::new`] for a shape derived from user input: refused when its
+    /// element or byte count does not fit or its blocks are too many (see
+    /// [`crate::size`]), so that every node's sizes can be multiplied freely.
+    pub fn try_new(op: Op, shape: Vec<usize>, dtype: DType, chunks: Chunks) -> crate::error::Result<NodeRef> {
+        crate::size::shape_elems(&shape, dtype.size())?;
+        crate::size::check_numblocks(&shape, &chunks.numblocks())?;
+        Ok(Node::new(op, shape, dtype, chunks))
+    }
     pub fn inputs(&self) -> Vec<&NodeRef> {
         match &self.op {
             Op::Source(_) => vec![],
@@ -266,7 +274,7 @@ impl Node {
     }
     /// Bytes of the largest block of this node.
     pub fn max_block_bytes(&self) -> u64 {
-        (self.chunks.max_block_elems() * self.dtype.size()) as u64
+        crate::size::saturating_bytes(self.chunks.max_block_elems(), self.dtype.size())
     }
 }
 

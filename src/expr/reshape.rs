@@ -7,7 +7,7 @@
 //! rows, a split into whole rows); otherwise the input is rechunked once,
 //! to blocks of about the size it had (never one huge chunk).
 
-use crate::chunks::{regular, Chunks};
+use crate::chunks::{regular_checked, Chunks};
 use crate::error::{Error, Result};
 
 use super::build::{expand_dims, rechunk, source, squeeze};
@@ -15,8 +15,18 @@ use super::{Node, NodeRef, Op, Source};
 
 /// Reshape `input` to `shape` (row-major order, as NumPy's default).
 pub fn reshape(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
-    let n_in: usize = input.shape.iter().product();
-    let n_out: usize = shape.iter().product();
+    // the input's count fits (every node's does); the new shape's may not
+    let n_in = crate::size::checked_product(&input.shape)?;
+    let n_out = crate::size::checked_product(shape).map_err(|_| {
+        Error::Shape(format!(
+            "cannot reshape an array of shape {:?} ({n_in} elements) into shape {} (more than {} elements)",
+            input.shape,
+            crate::size::show(shape),
+            usize::MAX
+        ))
+    })?;
+    // also when empty: the non-zero lengths must fit (strides, ndarray)
+    crate::size::shape_elems(shape, input.dtype.size())?;
     if n_in != n_out {
         return Err(Error::Shape(format!(
             "cannot reshape an array of shape {:?} ({n_in} elements) into shape {shape:?} ({n_out} elements)",
@@ -36,7 +46,7 @@ pub fn reshape(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
     let ones: Vec<usize> = (0..input.shape.len()).filter(|&k| input.shape[k] == 1).collect();
     let core_in = squeeze(input, &ones)?;
     let core_shape: Vec<usize> = shape.iter().copied().filter(|&d| d != 1).collect();
-    let mut out = if core_in.shape == core_shape { core_in } else { reshape_core(&core_in, &core_shape) };
+    let mut out = if core_in.shape == core_shape { core_in } else { reshape_core(&core_in, &core_shape)? };
     for (k, &d) in shape.iter().enumerate() {
         if d == 1 {
             out = expand_dims(&out, k)?;
@@ -102,7 +112,7 @@ fn snap(sizes: &[usize], unit: usize) -> Vec<usize> {
 }
 
 /// The reshape of arrays without axes of length 0 or 1.
-fn reshape_core(input: &NodeRef, shape: &[usize]) -> NodeRef {
+fn reshape_core(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
     let ins = &input.shape;
     let mut in_sizes: Vec<Vec<usize>> = Vec::with_capacity(ins.len());
     let mut out_sizes: Vec<Vec<usize>> = Vec::with_capacity(shape.len());
@@ -124,7 +134,7 @@ fn reshape_core(input: &NodeRef, shape: &[usize]) -> NodeRef {
             // merging chunked axes: fewer rows per block, so blocks keep their size
             let elems: usize = ga.iter().map(|&k| input.chunks.max_block()[k].max(1)).product();
             let r = ((elems / r_in) / unit * unit).max(unit);
-            regular(ins[ga[0]], r)
+            regular_checked(ga[0], ins[ga[0]], r)?
         };
         out_sizes.push(rows.iter().map(|&r| r * r_in / r_out).collect());
         in_sizes.push(rows);
@@ -135,8 +145,8 @@ fn reshape_core(input: &NodeRef, shape: &[usize]) -> NodeRef {
             out_sizes.push(vec![shape[k]]);
         }
     }
-    let input = rechunk(input, Chunks::from_sizes_unchecked(in_sizes));
-    Node::new(Op::Reshape { input: input.clone() }, shape.to_vec(), input.dtype, Chunks::from_sizes_unchecked(out_sizes))
+    let input = rechunk(input, Chunks::checked(in_sizes)?);
+    Node::try_new(Op::Reshape { input: input.clone() }, shape.to_vec(), input.dtype, Chunks::checked(out_sizes)?)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::chunks::{regular, Chunks};
+use crate::chunks::{regular, regular_checked, Chunks};
 use crate::dtype::{DType, Scalar};
 use crate::error::{axis_err, Error, Result};
 
@@ -59,14 +59,15 @@ pub fn gather(input: &NodeRef, maps: Vec<Option<Vec<i64>>>, fill: Scalar, out_ch
                 sizes.push(input.chunks.axis(k).to_vec());
             }
             Some(m) => {
-                if let Some(&bad) = m.iter().find(|&&i| i < -1 || i >= input.shape[k] as i64) {
+                crate::size::check_map_len(m.len(), "gather")?;
+                if let Some(&bad) = m.iter().find(|&&i| i < -1 || i as i128 >= input.shape[k] as i128) {
                     return Err(Error::Value(format!("index {bad} is out of bounds for axis {k} with size {}", input.shape[k])));
                 }
                 shape.push(m.len());
                 let block = input.chunks.max_block()[k].max(1);
                 sizes.push(match &out_chunks {
                     Some(c) => c[k].clone(),
-                    None => regular(m.len(), block),
+                    None => regular_checked(k, m.len(), block)?,
                 });
             }
         }
@@ -77,7 +78,7 @@ pub fn gather(input: &NodeRef, maps: Vec<Option<Vec<i64>>>, fill: Scalar, out_ch
     let chunks = Chunks::new(&shape, sizes)?;
     let fill = fill.cast(input.dtype);
     let maps = maps.into_iter().map(|m| m.map(Arc::new)).collect();
-    Ok(Node::new(Op::Gather { maps, fill, input: input.clone() }, shape, input.dtype, chunks))
+    Node::try_new(Op::Gather { maps, fill, input: input.clone() }, shape, input.dtype, chunks)
 }
 
 fn diagonal_len(n0: usize, n1: usize, offset: isize) -> usize {
@@ -104,11 +105,12 @@ pub fn diag(input: &NodeRef, offset: isize) -> Result<NodeRef> {
     if input.shape.len() != 1 {
         return Err(Error::Shape(format!("diag builds a matrix from a 1-d array, got shape {:?}", input.shape)));
     }
-    let m = input.shape[0] + offset.unsigned_abs();
+    let m = crate::size::add(input.shape[0], offset.unsigned_abs(), "diag: length plus offset")?;
+    crate::size::shape_elems(&[m, m], input.dtype.size())?;
     let block = input.chunks.max_block()[0].max(1);
-    let c = regular(m, block);
-    let chunks = Chunks::from_sizes_unchecked(vec![c.clone(), c]);
-    Ok(Node::new(Op::Diag { offset, input: input.clone() }, vec![m, m], input.dtype, chunks))
+    let c = regular_checked(0, m, block)?;
+    let chunks = Chunks::checked(vec![c.clone(), c])?;
+    Node::try_new(Op::Diag { offset, input: input.clone() }, vec![m, m], input.dtype, chunks)
 }
 
 /// `input` broadcast to `shape` (NumPy rules). Axes the input has keep its
@@ -124,6 +126,7 @@ pub fn broadcast_to(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
     if input.shape == shape {
         return Ok(input.clone());
     }
+    crate::size::shape_elems(shape, input.dtype.size())?;
     let off = nd - input.shape.len();
     let stretched = |k: usize| k < off || (input.shape[k - off] == 1 && shape[k] != 1);
     let item = input.dtype.size().max(1);
@@ -136,7 +139,7 @@ pub fn broadcast_to(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
     for k in (0..nd).rev() {
         if stretched(k) {
             let b = budget.clamp(1, shape[k].max(1));
-            sizes[k] = regular(shape[k], b);
+            sizes[k] = regular_checked(k, shape[k], b)?;
             budget = (budget / b).max(1);
         } else {
             sizes[k] = input.chunks.axis(k - off).to_vec();
@@ -145,7 +148,8 @@ pub fn broadcast_to(input: &NodeRef, shape: &[usize]) -> Result<NodeRef> {
     let want: Vec<Vec<usize>> =
         (0..input.shape.len()).map(|k| if stretched(k + off) { vec![1] } else { input.chunks.axis(k).to_vec() }).collect();
     let input = rechunk(input, Chunks::from_sizes_unchecked(want));
-    Ok(Node::new(Op::BroadcastTo { input: input.clone() }, shape.to_vec(), input.dtype, Chunks::from_sizes_unchecked(sizes)))
+    let chunks = Chunks::new(shape, sizes)?;
+    Node::try_new(Op::BroadcastTo { input: input.clone() }, shape.to_vec(), input.dtype, chunks)
 }
 
 /// A block function node. Every input axis either follows an output axis
@@ -230,9 +234,9 @@ pub fn map_blocks(
             })
             .collect::<Result<_>>()?,
     };
-    let shape: Vec<usize> = sizes.iter().map(|s| s.iter().sum()).collect();
-    let chunks = Chunks::new(&shape, sizes)?;
-    Ok(Node::new(Op::MapBlocks { func, inputs: aligned, axes, halo }, shape, dtype, chunks))
+    let chunks = Chunks::checked(sizes)?;
+    let shape = chunks.shape();
+    Node::try_new(Op::MapBlocks { func, inputs: aligned, axes, halo }, shape, dtype, chunks)
 }
 
 #[cfg(test)]

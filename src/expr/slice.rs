@@ -38,7 +38,11 @@ impl AxisSlice {
         if outer.len == 0 {
             return AxisSlice { start: 0, step: 1, len: 0 };
         }
-        AxisSlice { start: inner.index(outer.start), step: inner.step * outer.step, len: outer.len }
+        // one element: its step is never used, and huge steps must not be
+        // multiplied (with two or more elements the product is at most the
+        // axis length, so it fits)
+        let step = if outer.len == 1 { 1 } else { inner.step * outer.step };
+        AxisSlice { start: inner.index(outer.start), step, len: outer.len }
     }
 }
 

@@ -168,7 +168,7 @@ pub(super) fn lower_linalg(
         LinalgOp::Dense(d) => {
             let in_ndims = inputs.iter().map(|i| i.shape.len()).collect();
             // working memory of the factorization: a few copies of the input
-            let bytes = n.max_block_bytes().max(inputs.iter().map(|i| i.max_block_bytes()).max().unwrap_or(0) * 3);
+            let bytes = n.max_block_bytes().max(inputs.iter().map(|i| i.max_block_bytes()).max().unwrap_or(0).saturating_mul(3));
             tg.push(layer(n, LinalgLayer::Dense { op: *d, inputs: ins, in_ndims }, n.chunks.numblocks(), Some(n.chunks.clone()), bytes))
         }
         LinalgOp::Transpose => tg.push(array_layer(n, LinalgLayer::Transpose { input: ins[0] })),

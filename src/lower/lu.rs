@@ -89,7 +89,7 @@ pub(super) fn lower_lu(tg: &mut TaskGraph, n: &NodeRef, op: &LinalgOp, inputs: &
             let nblocks = inputs[0].chunks.numblocks()[0];
             let vector = n.shape.len() == 1;
             // the result block and its accumulator
-            let bytes = 2 * n.max_block_bytes();
+            let bytes = n.max_block_bytes().saturating_mul(2);
             tg.push(array_layer(n, LuLayer::TriSolve { a: ins[0], b: ins[1], lower: *lower, nblocks, vector }, bytes))
         }
         _ => unreachable!("not an LU operation"),

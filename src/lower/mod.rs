@@ -187,7 +187,7 @@ fn lower_node(tg: &mut TaskGraph, n: &NodeRef, layer_of: &HashMap<u64, LayerId>,
             let carry_chunks = Chunks::from_sizes_unchecked(carry_chunks);
             let carry = tg.push(Layer {
                 kind: LayerKind::ScanCarry { local, kind: *kind, axis: *axis },
-                block_bytes: (carry_chunks.max_block_elems() * n.dtype.size()) as u64,
+                block_bytes: crate::size::saturating_bytes(carry_chunks.max_block_elems(), n.dtype.size()),
                 chunks: Some(carry_chunks),
                 ..base.clone()
             });
@@ -298,7 +298,7 @@ fn lower_reduce(
     let part_elems: usize = (0..in_shape.len())
         .map(|ax| if spec.axes.contains(&ax) { 1 } else { in_chunks.max_block()[ax] })
         .product();
-    let part_bytes = (part_elems * 24) as u64;
+    let part_bytes = crate::size::saturating_bytes(part_elems, 24);
     let partial = tg.push(Layer {
         kind: LayerKind::ReducePartial {
             program: program.clone(),
@@ -310,7 +310,7 @@ fn lower_reduce(
         grid: in_grid.clone(),
         chunks: None,
         dtype: n.dtype,
-        block_bytes: part_bytes.max(in_chunks.max_block_elems() as u64 * in_dtype.size() as u64),
+        block_bytes: part_bytes.max(crate::size::saturating_bytes(in_chunks.max_block_elems(), in_dtype.size())),
         node: n.signature(),
     });
     let split = opts.split_every.max(2);

@@ -75,7 +75,8 @@ impl OutBuf {
     pub fn region(&self, start: &[usize], shape: &[usize]) -> Result<Region> {
         let inside = start.len() == self.shape.len()
             && shape.len() == self.shape.len()
-            && (0..shape.len()).all(|k| start[k] + shape[k] <= self.shape[k]);
+            // checked: a start near usize::MAX must not wrap to "inside"
+            && (0..shape.len()).all(|k| start[k].checked_add(shape[k]).is_some_and(|end| end <= self.shape[k]));
         if !inside {
             return Err(Error::Execution(format!(
                 "internal: block at {start:?} of shape {shape:?} is outside the output of shape {:?}",
@@ -91,7 +92,7 @@ impl OutBuf {
         // SAFETY: the block lies inside the array (checked above), so the
         // offset stays inside its allocation.
         let ptr = unsafe { self.ptr.offset(off * size) };
-        let streaming = self.shape.iter().product::<usize>() * self.dtype.size() > STREAMING_BYTES;
+        let streaming = crate::size::saturating_bytes(self.shape.iter().product::<usize>(), self.dtype.size()) > STREAMING_BYTES as u64;
         Ok(Region { ptr, strides: self.strides.clone(), shape: shape.to_vec(), dtype: self.dtype, contiguous, streaming })
     }
 
@@ -239,6 +240,8 @@ mod tests {
         assert!(b.region(&[0, 0, 0], &[0, 2, 4]).unwrap().contiguous);
         assert!(b.region(&[3, 0, 0], &[2, 6, 5]).is_err(), "outside");
         assert!(b.region(&[0, 0], &[2, 6]).is_err(), "rank");
+        assert!(b.region(&[usize::MAX, 0, 0], &[2, 6, 5]).is_err(), "a start that wraps is outside");
+        assert!(b.region(&[1, 0, 0], &[usize::MAX, 6, 5]).is_err(), "a shape that wraps is outside");
     }
 
     #[test]
