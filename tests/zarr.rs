@@ -356,6 +356,14 @@ fn a_huge_chunk_grid_is_refused_at_open_without_walking_it() {
     let d = wide.clone();
     let shape = within(10, "open_zarr of 10^6 × 10^6 chunks", move || floe::open_zarr::<f64>(&d).map(|a| a.shape().to_vec()));
     assert_eq!(shape.unwrap(), vec![1_000_000, 1_000_000]);
+    // a shape whose element count does not fit is refused, naming the store
+    let over = scratch("overflowing-shape");
+    let _o = Cleanup(over.clone());
+    metadata_only(&over, &[1 << 40, 1 << 40], &[1 << 30, 1 << 30]);
+    match floe::open_zarr::<f64>(&over) {
+        Err(Error::Storage(m)) => assert!(m.contains("elements") && m.contains(&over.display().to_string()), "{m}"),
+        other => panic!("expected a storage error, got {:?}", other.map(|a| a.shape().to_vec())),
+    }
 }
 
 /// A sharded v3 f64 array of 4 elements: one shard of two inner chunks of

@@ -30,6 +30,11 @@ pub fn from_zarr<T: Element>(z: Arc<ZarrArray>) -> Result<Array<T>> {
     }
     let shape = z.shape().to_vec();
     let chunks = z.chunks().clone();
+    // the metadata's sizes are input too: they must fit before anything
+    // multiplies them (a grid of many blocks is fine: slices of it read few)
+    if let Err(e) = crate::size::shape_elems(&shape, T::DTYPE.size()) {
+        return Err(Error::Storage(format!("{}: {e}", z.path().display())));
+    }
     let origin = vec![0; shape.len()];
     Ok(Array::from_node(build::source(Source::Stored { array: z, origin }, shape, T::DTYPE, chunks)))
 }
