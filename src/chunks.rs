@@ -174,6 +174,27 @@ impl Chunks {
         size::check_numblocks(shape, &c.numblocks())?;
         Ok(c)
     }
+    /// Chunks of a stored array's grid, checked like [`Chunks::new`] except
+    /// for the total number of blocks: a stored array is mostly read through
+    /// slices of few blocks, and a plan's task count is checked when it is
+    /// lowered (`Executor::plan`).
+    pub(crate) fn new_stored_grid(shape: &[usize], sizes: Vec<Vec<usize>>) -> Result<Chunks> {
+        if sizes.len() != shape.len() {
+            return Err(Error::Chunks(format!("a stored grid of {} axes for shape {shape:?}", sizes.len())));
+        }
+        let mut out = Vec::with_capacity(sizes.len());
+        for (ax, (mut s, &len)) in sizes.into_iter().zip(shape).enumerate() {
+            size::check_axis_blocks(ax, len, s.len())?;
+            if size::checked_sum(&s).ok() != Some(len) {
+                return Err(Error::Chunks(format!("stored block sizes on axis {ax} do not sum to the axis length {len}")));
+            }
+            if s.is_empty() {
+                s.push(0);
+            }
+            out.push(s);
+        }
+        Ok(Chunks { sizes: out })
+    }
     /// Chunks built from block lists derived inside the crate (refinements,
     /// joins, repeats), checked like user input: every axis sums without
     /// overflow and the block counts are within the limits of [`crate::size`].

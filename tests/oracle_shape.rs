@@ -278,9 +278,11 @@ fn memory_limit_same_results() {
         .compute_many(&[&anomaly])
         .unwrap();
     let free_total = total.compute().unwrap();
-    // 1.6 MB of data, 40 kB blocks, a 600 kB limit
+    // 1.6 MB of data, 40 kB blocks, a 600 kB limit; the 1.6 MB result the
+    // first compute hands back counts too (and alone would be refused)
     let ex = Executor::cpu().threads(2).memory_limit(600_000);
-    let lim = ex.compute(&anomaly).unwrap();
+    assert!(matches!(ex.compute(&anomaly), Err(floe::Error::MemoryLimit { needed: 1_600_000, .. })));
+    let lim = Executor::cpu().threads(2).memory_limit(1_600_000 + 600_000).compute(&anomaly).unwrap();
     let lim_total = ex.compute(&total).unwrap();
     check_rtol(
         &lim,

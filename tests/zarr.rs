@@ -356,6 +356,15 @@ fn a_huge_chunk_grid_is_refused_at_open_without_walking_it() {
     let d = wide.clone();
     let shape = within(10, "open_zarr of 10^6 × 10^6 chunks", move || floe::open_zarr::<f64>(&d).map(|a| a.shape().to_vec()));
     assert_eq!(shape.unwrap(), vec![1_000_000, 1_000_000]);
+    // a slice of it reads a few blocks; the whole of it is more tasks than a plan can hold
+    let x = floe::open_zarr::<f64>(&wide).unwrap();
+    let corner = x.slice(ndarray::s![..2, ..3]).unwrap().compute().unwrap();
+    assert_eq!(corner, ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 3])));
+    let d = wide.clone();
+    match within(10, "planning 10^12 blocks", move || floe::open_zarr::<f64>(&d)?.sum(..)?.compute()) {
+        Err(Error::Chunks(m)) => assert!(m.contains("blocks"), "{m}"),
+        other => panic!("expected a chunk error, got {other:?}"),
+    }
     // a shape whose element count does not fit is refused, naming the store
     let over = scratch("overflowing-shape");
     let _o = Cleanup(over.clone());

@@ -239,6 +239,20 @@ impl Executor {
 
     /// Lower an optimized graph and check every task against the memory limit.
     pub(crate) fn lower_checked(&self, g: &ExprGraph) -> Result<TaskGraph> {
+        // a stored array may have more blocks than a plan can hold (it is
+        // mostly read through slices); what is planned must fit, and task
+        // numbers are 32-bit
+        let mut tasks: u128 = 0;
+        for n in g.topo() {
+            crate::size::check_numblocks(&n.shape, &n.chunks.numblocks())?;
+            tasks += n.chunks.numblocks().iter().map(|&b| b as u128).product::<u128>();
+        }
+        if tasks >= u32::MAX as u128 / 2 {
+            return Err(Error::Chunks(format!(
+                "the plan has about {tasks} blocks over its operations, more than {} tasks can be scheduled: use larger blocks",
+                u32::MAX / 2
+            )));
+        }
         let tg = lower(g, &LowerOptions { split_every: self.split_every, bounded_memory: self.memory_limit.is_some() });
         if let Some(limit) = self.memory_limit {
             for l in &tg.layers {

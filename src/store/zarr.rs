@@ -259,7 +259,7 @@ fn block_grid(path: &Path, array: &ZArray<FilesystemStore>, shape: &[usize], dty
     };
     // an empty array reads nothing
     let decode = if shape.contains(&0) { 0 } else { decode };
-    Ok((Chunks::new(shape, sizes).map_err(|e| storage_err(path, e))?, decode))
+    Ok((Chunks::new_stored_grid(shape, sizes).map_err(|e| storage_err(path, e))?, decode))
 }
 
 /// Chunk sizes along each axis from the chunk grid (regular or rectangular).
