@@ -1,6 +1,6 @@
 //! Common-subexpression elimination: nodes with the same operation and the
 //! same inputs become one node. "The same" is structural
-//! ([`identity::same_node`]: every parameter compared in full); a hash of
+//! ([`crate::expr::identity::same_node`]: every parameter compared in full); a hash of
 //! the cheap parts only finds the candidates.
 
 use std::collections::HashMap;
