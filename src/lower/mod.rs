@@ -86,7 +86,6 @@ pub fn lower(g: &ExprGraph, opts: &LowerOptions) -> TaskGraph {
 /// than the block read from it (a chunk reaching far past the array's
 /// edge), the rest of the buffer that chunk is decoded into whole.
 fn stored_read_bytes(kind: &LayerKind) -> u64 {
-    let block_bytes = |c: &Chunks, d: crate::dtype::DType| (c.max_block_elems() as u64).saturating_mul(d.size() as u64);
     let extra = |s: &Source, block: u64| match s {
         Source::Stored { array, .. } => Some(array.decode_bytes().saturating_sub(block)),
         _ => None,
@@ -95,7 +94,7 @@ fn stored_read_bytes(kind: &LayerKind) -> u64 {
         LayerKind::Source { source: Source::Stored { array, .. }, .. } => array.decode_bytes(),
         LayerKind::Map { inputs, .. } | LayerKind::ReducePartial { inputs, .. } => {
             let stored = inputs.iter().filter_map(|r| r.inline.as_ref()).filter_map(|i| {
-                let block = block_bytes(&i.chunks, i.dtype);
+                let block = crate::size::saturating_bytes(i.chunks.max_block_elems(), i.dtype.size());
                 extra(&i.source, block).map(|e| (block, e))
             });
             let (blocks, most) = stored.fold((0u64, 0u64), |(b, m), (block, e)| (b.saturating_add(block), m.max(e)));
